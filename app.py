@@ -1,0 +1,90 @@
+"""The application factory: configuration, extensions, blueprints, CLI, errors, logging."""
+
+from flask import Flask, g, request
+
+from core.config import Config
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    app.json.ensure_ascii = False
+    if config:
+        app.config.update(config)
+    if not app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
+        from core.database import sqlite_engine_options
+
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+
+    from core.logging import configure_logging
+
+    configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from core.cli import register_cli
+    from core.errors import register_error_handlers
+
+    register_cli(app)
+    register_error_handlers(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from pathlib import Path
+
+    from core import i18n
+    from core.database import set_write_intent, tune_engine
+    from core.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    with app.app_context():
+        tune_engine(db.engine)
+    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
+    login_manager.init_app(app)
+    login_manager.login_view = "core.login"
+    login_manager.login_message = i18n.LOGIN_MESSAGE
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
+    limiter.init_app(app)
+
+    # Import every model so metadata is complete for migrations and relationships.
+    import core.models  # noqa: F401
+    import donors.models  # noqa: F401
+    import funds.models  # noqa: F401
+    import reminders.models  # noqa: F401
+    import wishes.models  # noqa: F401
+
+    @app.before_request
+    def _write_intent():
+        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+
+    @app.before_request
+    def _remember_locale_choice():
+        g.lang_choice = request.args.get("lang")
+
+    app.after_request(i18n.persist_locale_choice)
+    app.after_request(_security_headers)
+    i18n.register_template_helpers(app)
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def _register_blueprints(app: Flask) -> None:
+    from core.views import bp as core_bp
+    from donors.views import bp as donors_bp
+    from wishes.api import bp as wishes_api_bp
+    from wishes.views import bp as wishes_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(wishes_bp)
+    app.register_blueprint(wishes_api_bp)
+    app.register_blueprint(donors_bp)

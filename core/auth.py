@@ -1,0 +1,56 @@
+"""Sign-in, role checks and safe redirects."""
+
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import abort, request, url_for
+from flask_login import current_user
+
+from core.extensions import db, login_manager
+from core.models import User
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    return db.session.get(User, int(user_id))
+
+
+def roles_required(*roles):
+    """Server-side role check for a staff view; admins pass every check."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.required_roles = roles
+        return wrapped
+
+    return decorator
+
+
+def safe_next(target: str | None, default_endpoint: str = "wishes.index") -> str:
+    """Only a path on this site; anything with a scheme, host or backslash is refused."""
+    if target:
+        target = target.strip()
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+            and "\\" not in target
+            and not any(ord(ch) < 32 for ch in target)
+        ):
+            return target
+    return url_for(default_endpoint)
+
+
+def next_param() -> str | None:
+    return request.args.get("next") or request.form.get("next")

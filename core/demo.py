@@ -1,0 +1,191 @@
+"""Demo data drawn from the field reports: real programme and district names, invented children.
+
+Everything goes through the same services a person would use, so the demo has the
+audit trail, claims and states a real site would have.
+"""
+
+import random
+from datetime import date, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from core.clock import local_today
+from core.extensions import db
+from core.models import Role, User
+from core.services import create_user
+from funds.models import Fund
+
+DEMO_PASSWORD = "weixinyuan-demo"
+
+USERS = [
+    ("caseworker@demo.weixinyuan.org", "王芳 (儿童主任)", [Role.CASEWORKER]),
+    ("caseworker2@demo.weixinyuan.org", "陈磊 (儿童主任)", [Role.CASEWORKER]),
+    ("supervisor@demo.weixinyuan.org", "刘婷婷 (儿童督导员)", [Role.SUPERVISOR]),
+    ("fund@demo.weixinyuan.org", "赵敏 (基金管理员)", [Role.FUND_ADMIN]),
+    ("host@demo.weixinyuan.org", "孙悦 (活动主持)", [Role.HOST]),
+    ("admin@demo.weixinyuan.org", "平台管理员", [Role.ADMIN]),
+    ("donor@demo.weixinyuan.org", "周先生", [Role.DONOR]),
+]
+
+FUNDS = [
+    ("xixin-hutong", "溪心护童专项基金", "梁溪区设立的困境儿童关爱专项基金，在婚姻登记处设立线上募捐点，新人以爱心捐赠纪念新婚。"),
+    ("dianliang-xiwang", "点亮希望专项基金", "昆山开发区“点亮希望”系列项目：为困境未成年人提供专业社工服务和多元化成长机会。"),
+]
+
+#: (district, street, community)
+PLACES = [
+    ("梁溪区", "崇安寺街道", "健康里社区"),
+    ("梁溪区", "江海街道", "凤宾社区"),
+    ("昆山开发区", "蓬朗街道", "蓬曦社区"),
+    ("昆山开发区", "中华园街道", "长江社区"),
+    ("长宁区", "华阳路街道", "秀水社区"),
+    ("崂山区", "王哥庄街道", "港东社区"),
+    ("咸安区", "温泉街道", "金桂社区"),
+]
+
+ALIASES = [
+    "小雨", "小星", "乐乐", "朵朵", "阳阳", "小宇", "甜甜", "小舟", "安安", "豆豆",
+    "小禾", "晨晨", "小满", "果果", "琪琪", "小树", "欢欢", "小川", "悦悦", "小北",
+]
+CATEGORIES = ["difficulty", "left_behind", "orphaned_disabled", "unsupported", "migrant", "difficulty", "left_behind"]
+
+WISHES = [
+    ("一个新书包", "study", 12000, "旧书包的拉链坏了，每天上学都要用手抱着课本。希望新学期能背上一个结实的新书包。"),
+    ("一套课外读物", "books", 15000, "喜欢读童话和科普书，学校图书角的书已经读完了，想要一套属于自己的课外书。"),
+    ("一双运动鞋", "sports", 16000, "参加了学校的田径队，现在穿的鞋已经磨破了，希望有一双合脚的运动鞋去训练。"),
+    ("一件冬天的羽绒服", "clothing", 25000, "冬天上学要走二十分钟的路，现在的棉衣已经小了，想要一件暖和的羽绒服。"),
+    ("一盒水彩笔和画本", "study", 6800, "最喜欢画画，梦想当一名美术老师，希望有一盒颜色齐全的水彩笔。"),
+    ("一个篮球", "sports", 9900, "课间最喜欢和同学打篮球，想要一个自己的篮球，周末也能在社区练习。"),
+    ("一本新华字典和词典", "books", 5600, "上四年级了，查字词总要借同学的字典，希望有一本自己的字典。"),
+    ("去海洋馆看一次海豚", "experience", 30000, "从来没有见过大海里的动物，听老师讲过海豚会表演，很想亲眼去看一看。"),
+    ("一副近视眼镜", "medical", 38000, "看黑板越来越模糊，医生说需要配一副眼镜，家里一直没有条件去配。"),
+    ("一台护眼台灯", "study", 13800, "晚上写作业的桌子光线很暗，希望有一盏护眼台灯，保护好眼睛。"),
+    ("一套乒乓球拍", "sports", 8800, "在社区“未保站”学会了打乒乓球，想要一副自己的球拍继续练习。"),
+    ("一双保暖棉鞋", "clothing", 11000, "冬天脚上容易生冻疮，希望有一双厚实的棉鞋。"),
+    ("一套科学实验盒", "study", 19800, "对科学很感兴趣，参加过社区科技创新屋的活动，想在家里也能做小实验。"),
+    ("一次去科技馆的研学", "experience", 20000, "想和小伙伴一起去科技馆，看看机器人和天文展。"),
+    ("一本英语绘本套装", "books", 12800, "英语成绩进步了，老师鼓励多读英语绘本，希望有一套适合自己的。"),
+    ("一件校服外套", "clothing", 9000, "长高了，去年的校服外套已经穿不下了。"),
+    ("一把尤克里里", "other", 26000, "在六一文艺汇演上听到尤克里里的声音，非常喜欢，想学会弹一首歌。"),
+    ("一套跳绳和毽子", "sports", 3500, "体育课要考跳绳，想在家也能练习，和妹妹一起踢毽子。"),
+    ("一个保温饭盒", "other", 6900, "中午在学校吃自带的饭，冬天饭菜很快就凉了。"),
+    ("一次家庭合影", "experience", 18000, "爸爸妈妈在外地打工，过年回家时想拍一张全家福挂在墙上。"),
+]
+
+
+def _birth(age: int, salt: int) -> date:
+    today = local_today()
+    return date(today.year - age, 1 + salt % 12, 1 + salt % 27)
+
+
+def seed_demo(force: bool = False) -> dict | None:
+    if not force and db.session.scalar(select(func.count()).select_from(User)):
+        return None
+    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
+        return _seed()
+
+
+def _seed() -> dict:
+    from wishes import services as wish_services
+    from wishes.services import ClaimInput
+
+    rng = random.Random(2025)
+    users = {email: create_user(email, DEMO_PASSWORD, name, roles=roles, actor="seed-demo") for email, name, roles in USERS}
+    caseworkers = [u for u in users.values() if Role.CASEWORKER in u.roles]
+    supervisor = users["supervisor@demo.weixinyuan.org"]
+    donor_account = users["donor@demo.weixinyuan.org"]
+
+    funds = []
+    for slug, name, description in FUNDS:
+        fund = Fund(slug=slug, name=name, description=description)
+        db.session.add(fund)
+        funds.append(fund)
+    db.session.flush()
+
+    children = []
+    for index, alias in enumerate(ALIASES):
+        district, street, community = PLACES[index % len(PLACES)]
+        caseworker = caseworkers[index % 2]
+        children.append(
+            wish_services.register_child(
+                caseworker,
+                {
+                    "case_no": f"DEMO-{2025}-{index + 1:03d}",
+                    "legal_name": f"示例{'甲乙丙丁戊己庚辛壬癸'[index % 10]}{alias[-1]}童",
+                    "birth_date": _birth(7 + index % 9, index),
+                    "gender": ["female", "male"][index % 2],
+                    "guardian_name": f"示例监护人{index + 1}",
+                    "guardian_phone": f"1390000{index:04d}",
+                    "address": f"{street}示例路{index + 1}号",
+                    "school": f"{district}示例小学",
+                    "category": CATEGORIES[index % len(CATEGORIES)],
+                    "district": district,
+                    "street": street,
+                    "community": community,
+                    "alias": alias,
+                    "notes": None,
+                },
+            )
+        )
+
+    wishes = []
+    today = local_today()
+    for index in range(46):
+        child = children[index % len(children)]
+        title, category, amount, story = WISHES[index % len(WISHES)]
+        caseworker = next(c for c in caseworkers if c.id == child.caseworker_id)
+        wish = wish_services.draft_wish(
+            caseworker,
+            child,
+            {
+                "title": title,
+                "story": story,
+                "category": category,
+                "amount_fen": amount + rng.randrange(0, 30) * 100,
+                "needed_by": today + timedelta(days=20 + rng.randrange(0, 120)),
+                "modes": ["gift", "either", "gift", "money"][index % 4],
+                "fund": funds[index % 2].slug if index % 3 else None,
+            },
+        )
+        wishes.append(wish)
+
+    # Most wishes are public; a few wait for vetting or were returned, as on a real site.
+    for index, wish in enumerate(wishes):
+        caseworker = db.session.get(User, wish.created_by_id)
+        if index in (43, 44, 45):
+            continue  # drafts
+        wish_services.submit_wish(caseworker, wish)
+        if index in (39, 40, 41):
+            continue  # waiting for a supervisor
+        if index == 42:
+            wish_services.reject_wish(supervisor, wish, "故事里提到了学校的全称，请删去后再提交。")
+            continue
+        wish_services.approve_wish(supervisor, wish)
+
+    donors = [
+        ("周先生", "13900001111", "周先生", False),
+        ("无锡某科技有限公司", "hr@company.demo.weixinyuan.org", "无锡某科技有限公司", False),
+        ("李女士", "13900002222", None, True),
+        ("张先生 & 王女士", "13900003333", "一对新人", False),
+        ("梁溪区青年志愿者协会", "13900004444", "梁溪青年志愿者", False),
+    ]
+    for index in range(0, 10):
+        wish = wishes[index * 3]
+        name, contact, display, anonymous = donors[index % len(donors)]
+        claim, _token = wish_services.claim_wish(
+            wish,
+            ClaimInput(name=name, contact=contact, display_name=display, anonymous=anonymous, source="event_paddle" if index % 2 else "web"),
+            donor=donor_account if index == 0 else None,
+        )
+        if index < 4:
+            wish_services.report_delivery(claim, f"donor:{claim.public_id}", "礼物已送到社区未保站，请儿童主任转交。")
+            caseworker = db.session.get(User, wish.created_by_id)
+            wish_services.confirm_fulfilment(caseworker, claim, "已当面转交，孩子非常开心。")
+    db.session.flush()
+    return {
+        "wishes": len(wishes),
+        "children": len(children),
+        "funds": len(funds),
+        "users": [(email, [str(r) for r in roles]) for email, _name, roles in USERS],
+    }

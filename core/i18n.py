@@ -1,0 +1,68 @@
+"""Locale choice (zh_CN first, en) and the helpers templates use."""
+
+from flask import current_app, g, request, url_for
+from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+from core.clock import utcnow
+from core.money import format_money
+
+LOGIN_MESSAGE = _l("Please sign in to see that page.")
+COOKIE = "lang"
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    choice = getattr(g, "lang_choice", None) or request.cookies.get(COOKIE)
+    if choice in languages:
+        return choice
+    return request.accept_languages.best_match(languages, default=current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def persist_locale_choice(response):
+    choice = getattr(g, "lang_choice", None)
+    if choice in current_app.config["LANGUAGES"]:
+        response.set_cookie(COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
+    return response
+
+
+def register_template_helpers(app) -> None:
+    from wishes.models import (
+        CHILD_CATEGORY_LABELS,
+        CLAIM_STATUS_LABELS,
+        GENDER_LABELS,
+        MODE_LABELS,
+        WISH_CATEGORY_LABELS,
+        WISH_STATUS_LABELS,
+    )
+
+    def label(table, value):
+        try:
+            return table[value]
+        except KeyError:
+            return value
+
+    def url_with(**changes):
+        """The current URL with some query parameters replaced."""
+        args = request.args.to_dict()
+        args.update({k: v for k, v in changes.items()})
+        return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+    app.jinja_env.globals.update(
+        url_with=url_with,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        utcnow=utcnow,
+        current_locale=lambda: str(get_locale()),
+        wish_category_label=lambda v: label(WISH_CATEGORY_LABELS, v),
+        wish_status_label=lambda v: label(WISH_STATUS_LABELS, v),
+        claim_status_label=lambda v: label(CLAIM_STATUS_LABELS, v),
+        child_category_label=lambda v: label(CHILD_CATEGORY_LABELS, v),
+        gender_label=lambda v: label(GENDER_LABELS, v),
+        mode_label=lambda v: label(MODE_LABELS, v),
+    )
+    app.jinja_env.filters.update(
+        money=lambda fen, currency="CNY": format_money(fen, currency),
+        date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
+        datetime=lambda d, fmt="medium": format_datetime(d, fmt) if d else "",
+    )

@@ -1,0 +1,37 @@
+"""QR codes for anything with a public page: SVG for print, PNG for chat apps, cached by ETag."""
+
+import hashlib
+import io
+from functools import lru_cache
+
+import qrcode
+import qrcode.image.svg
+from flask import Response, request
+
+#: Quartile error correction survives a folded or smudged poster.
+ERROR_CORRECTION = qrcode.constants.ERROR_CORRECT_Q
+
+
+@lru_cache(maxsize=512)
+def render(target: str, fmt: str) -> bytes:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECTION, box_size=10, border=4)
+    code.add_data(target)
+    code.make(fit=True)
+    if fmt == "svg":
+        image = code.make_image(image_factory=qrcode.image.svg.SvgPathImage)
+    else:
+        image = code.make_image()
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue()
+
+
+def response(target: str, fmt: str) -> Response:
+    etag = hashlib.sha256(f"{fmt}:{target}".encode()).hexdigest()[:32]
+    if request.if_none_match.contains(etag):
+        resp = Response(status=304)
+    else:
+        resp = Response(render(target, fmt), mimetype="image/svg+xml" if fmt == "svg" else "image/png")
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = "public, max-age=86400"
+    return resp

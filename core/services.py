@@ -1,0 +1,57 @@
+"""Accounts: creating users, granting roles, checking a sign-in."""
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from core import audit
+from core.errors import ValidationError
+from core.extensions import db
+from core.models import Role, User, UserRole
+
+MIN_PASSWORD = 8
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(email: str, password: str, display_name: str, roles=(), actor="system", phone=None) -> User:
+    email = email.strip().lower()
+    fields = {}
+    if not email or "@" not in email or len(email) > 254:
+        fields["email"] = _("Give a valid e-mail address.")
+    elif find_user(email):
+        fields["email"] = _("An account with this e-mail already exists.")
+    if len(password or "") < MIN_PASSWORD:
+        fields["password"] = _("The password must have at least %(n)d characters.", n=MIN_PASSWORD)
+    if not display_name or len(display_name) > 60:
+        fields["display_name"] = _("Give a name of at most 60 characters.")
+    bad_roles = [r for r in roles if r not in Role.__members__.values()]
+    if bad_roles:
+        fields["role"] = _("Unknown role: %(roles)s", roles=", ".join(bad_roles))
+    if fields:
+        raise ValidationError(fields=fields)
+    user = User(email=email, display_name=display_name.strip(), phone=phone)
+    user.set_password(password)
+    user.role_rows = [UserRole(role=str(Role(r))) for r in dict.fromkeys(roles)]
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user.created", user, actor, after={"roles": sorted(user.roles)})
+    return user
+
+
+def grant_role(user: User, role: str, actor="system") -> User:
+    role = str(Role(role))
+    if role not in user.roles:
+        before = sorted(user.roles)
+        user.role_rows.append(UserRole(role=role))
+        db.session.flush()
+        audit.record("user.role_granted", user, actor, before={"roles": before}, after={"roles": sorted(user.roles)})
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = find_user(email)
+    if user is None or not user.active or not user.check_password(password):
+        return None
+    return user

@@ -1,0 +1,46 @@
+"""Donor sign-up and the donor's own page of claims."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+
+from core.errors import ValidationError
+from core.extensions import db, limiter
+from core.forms_util import apply_errors
+from donors import services
+from donors.forms import RegisterForm
+from wishes.services import claims_of
+
+bp = Blueprint("donors", __name__)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("donors.my_claims"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = services.register_donor(
+                email=form.email.data,
+                password=form.password.data,
+                display_name=form.display_name.data,
+                kind=form.kind.data,
+                public_name=form.public_name.data,
+            )
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            login_user(user)
+            flash(_("Welcome! Claims you make while signed in are kept here."), "success")
+            return redirect(url_for("donors.my_claims"))
+    return render_template("donors/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/me/claims")
+@login_required
+def my_claims():
+    return render_template("donors/my_claims.html", claims=claims_of(current_user))

@@ -1,0 +1,70 @@
+"""Periodic jobs: a declared list that `flask --app app scheduler` runs, each in its own app context."""
+
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from core.extensions import db
+
+logger = logging.getLogger(__name__)
+
+
+def expire_overdue_claims() -> int:
+    """Release every claim past its due date that was never reported delivered."""
+    from core.errors import DomainError
+    from wishes.services import expire_claim, overdue_claims
+
+    expired = 0
+    for claim in overdue_claims():
+        try:
+            expire_claim(claim)
+            db.session.commit()
+            expired += 1
+        except DomainError:
+            db.session.rollback()
+    return expired
+
+
+def deliver_notifications() -> int:
+    from reminders.services import deliver_pending
+
+    return deliver_pending()
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    func: Callable[[], int]
+    seconds: int
+
+
+JOBS = (
+    Job("deliver_notifications", deliver_notifications, 15),
+    Job("expire_overdue_claims", expire_overdue_claims, 600),
+)
+
+
+def run_job(app, job: Job) -> None:
+    with app.app_context():
+        try:
+            count = job.func()
+            if count:
+                logger.info("job done", extra={"job": job.name, "count": count})
+        except Exception:
+            db.session.rollback()
+            logger.exception("job failed", extra={"job": job.name})
+        finally:
+            db.session.remove()
+
+
+def run_scheduler(app) -> None:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
+    for job in JOBS:
+        scheduler.add_job(run_job, "interval", seconds=job.seconds, args=[app, job], id=job.name, max_instances=1, coalesce=True)
+    logger.info("scheduler started", extra={"jobs": [j.name for j in JOBS]})
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass

@@ -1,0 +1,120 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from core.money import MoneyError, parse_yuan
+from wishes.models import (
+    CHILD_CATEGORY_LABELS,
+    GENDER_LABELS,
+    MODE_LABELS,
+    WISH_CATEGORY_LABELS,
+    FulfilmentMode,
+)
+
+
+def _choices(labels):
+    return [(key.value, label) for key, label in labels.items()]
+
+
+class ChildForm(FlaskForm):
+    case_no = StringField(_l("Case number"), validators=[DataRequired(), Length(max=40)])
+    legal_name = StringField(_l("Legal name"), validators=[DataRequired(), Length(max=60)])
+    birth_date = DateField(_l("Birth date"), validators=[InputRequired()])
+    gender = SelectField(_l("Gender"), choices=_choices(GENDER_LABELS))
+    guardian_name = StringField(_l("Guardian"), validators=[DataRequired(), Length(max=60)])
+    guardian_phone = StringField(_l("Guardian's phone"), validators=[DataRequired(), Length(max=32)])
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
+    school = StringField(_l("School"), validators=[Optional(), Length(max=100)])
+    category = SelectField(_l("Category"), choices=_choices(CHILD_CATEGORY_LABELS))
+    district = StringField(_l("District"), validators=[DataRequired(), Length(max=40)])
+    street = StringField(_l("Street"), validators=[DataRequired(), Length(max=40)])
+    community = StringField(_l("Community"), validators=[Optional(), Length(max=60)])
+    alias = StringField(
+        _l("Public alias"),
+        description=_l("The only name donors see, e.g. 小雨. Never the real name."),
+        validators=[DataRequired(), Length(max=20)],
+    )
+    notes = TextAreaField(_l("Private notes"), validators=[Optional(), Length(max=2000)])
+
+
+class YuanField(StringField):
+    """A money amount typed in yuan, kept as integer fen in .fen."""
+
+    fen: int | None = None
+
+    def pre_validate(self, form):
+        self.fen = None
+        if not self.data:
+            return
+        try:
+            self.fen = parse_yuan(self.data)
+        except MoneyError:
+            raise ValidationError(_l("Give an amount in yuan, like 120 or 89.50.")) from None
+
+
+class WishForm(FlaskForm):
+    title = StringField(_l("Wish"), validators=[DataRequired(), Length(min=2, max=60)])
+    story = TextAreaField(
+        _l("Story"),
+        description=_l("Why this wish matters. Do not write the child's name, school, address or any phone number."),
+        validators=[DataRequired(), Length(min=10, max=1000)],
+    )
+    category = SelectField(_l("Category"), choices=_choices(WISH_CATEGORY_LABELS))
+    amount = YuanField(_l("Estimated cost (yuan)"), validators=[DataRequired(), Length(max=13)])
+    needed_by = DateField(_l("Needed by"), validators=[InputRequired()])
+    modes = SelectField(_l("How donors fulfil it"), choices=_choices(MODE_LABELS))
+    fund = SelectField(_l("Fund"), choices=[], validate_choice=True)
+
+    def data_for_service(self) -> dict:
+        return {
+            "title": self.title.data,
+            "story": self.story.data,
+            "category": self.category.data,
+            "amount_fen": self.amount.fen,
+            "needed_by": self.needed_by.data,
+            "modes": self.modes.data,
+            "fund": self.fund.data or None,
+        }
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=2, max=500)])
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""
+
+
+class ClaimForm(FlaskForm):
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=60)])
+    contact = StringField(
+        _l("Mobile number or e-mail"),
+        description=_l("Only the caseworker sees it, to arrange the delivery."),
+        validators=[DataRequired(), Length(max=254)],
+    )
+    display_name = StringField(
+        _l("Name to show publicly"),
+        description=_l("Shown as the one who made the wish come true. Leave empty to use your name."),
+        validators=[Optional(), Length(max=30)],
+    )
+    anonymous = BooleanField(_l("Stay anonymous (shown as “A caring donor”)"))
+    mode = RadioField(
+        _l("How will you fulfil it?"),
+        choices=[(FulfilmentMode.GIFT.value, MODE_LABELS[FulfilmentMode.GIFT]), (FulfilmentMode.MONEY.value, MODE_LABELS[FulfilmentMode.MONEY])],
+        validators=[Optional()],
+    )
+
+
+class DeliveryForm(FlaskForm):
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=1000)])
+    photo = FileField(_l("Photo of the delivery (optional)"))
+
+
+class CancelForm(FlaskForm):
+    reason = StringField(_l("Why are you cancelling? (optional)"), validators=[Optional(), Length(max=200)])

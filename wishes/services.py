@@ -1,0 +1,627 @@
+"""The rules of children's files, wishes, vetting, claims and fulfilment.
+
+Every function here takes an actor, checks before it writes, moves states only
+along WISH_TRANSITIONS / CLAIM_TRANSITIONS with a conditional UPDATE, leaves an
+audit row, and flushes. The caller commits.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from core import audit
+from core.audit import Actor
+from core.clock import end_of_local_day, local_today, utcnow
+from core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
+from core.extensions import db
+from core.ids import hash_token, new_token
+from core.models import Role, User
+from funds.models import Fund
+from reminders.services import queue_notification
+from wishes.models import (
+    CLAIM_TRANSITIONS,
+    PUBLIC_WISH_STATUSES,
+    WISH_TRANSITIONS,
+    Child,
+    ChildCategory,
+    Claim,
+    ClaimSource,
+    ClaimStatus,
+    FulfilmentMode,
+    Gender,
+    Wish,
+    WishCategory,
+    WishStatus,
+)
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
+
+
+# --- checks shared by forms, the API and services -------------------------------------------
+
+
+def _require(fields: dict, name: str, value, max_len: int, label, *, min_len: int = 1) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else None
+    if text is None:
+        fields[name] = _("%(label)s must be text.", label=label)
+        return ""
+    if len(text) < min_len:
+        fields[name] = _("%(label)s is required.", label=label)
+    elif len(text) > max_len:
+        fields[name] = _("%(label)s may be at most %(n)d characters.", label=label, n=max_len)
+    return text
+
+
+def _optional(fields: dict, name: str, value, max_len: int, label) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _require(fields, name, value, max_len, label) or None
+
+
+def _choice(fields: dict, name: str, value, enum_cls, label) -> str:
+    try:
+        return enum_cls(value).value
+    except ValueError:
+        fields[name] = _("%(label)s is not one of the allowed values.", label=label)
+        return ""
+
+
+def normalise_contact(value: str) -> tuple[str, str | None]:
+    """A phone number or an e-mail address; returns (contact, email or None)."""
+    value = (value or "").strip()
+    if "@" in value:
+        try:
+            email = validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(_("That e-mail address is not valid.")) from exc
+        return email, email
+    if PHONE_RE.match(value):
+        return value, None
+    raise ValueError(_("Give a mobile number or an e-mail address."))
+
+
+# --- children ---------------------------------------------------------------------------------
+
+
+def check_can_manage_child(actor: User, child: Child) -> None:
+    if actor.has_role(Role.SUPERVISOR) or child.caseworker_id == actor.id:
+        return
+    raise Forbidden(_("Only the child's caseworker or a supervisor may do this."))
+
+
+def _clean_child(data: dict) -> dict:
+    fields: dict = {}
+    clean = {
+        "case_no": _require(fields, "case_no", data.get("case_no"), 40, _l("Case number")),
+        "legal_name": _require(fields, "legal_name", data.get("legal_name"), 60, _l("Legal name")),
+        "gender": _choice(fields, "gender", data.get("gender"), Gender, _l("Gender")),
+        "guardian_name": _require(fields, "guardian_name", data.get("guardian_name"), 60, _l("Guardian")),
+        "guardian_phone": _require(fields, "guardian_phone", data.get("guardian_phone"), 32, _l("Guardian's phone")),
+        "address": _require(fields, "address", data.get("address"), 200, _l("Address")),
+        "school": _optional(fields, "school", data.get("school"), 100, _l("School")),
+        "category": _choice(fields, "category", data.get("category"), ChildCategory, _l("Category")),
+        "district": _require(fields, "district", data.get("district"), 40, _l("District")),
+        "street": _require(fields, "street", data.get("street"), 40, _l("Street")),
+        "community": _optional(fields, "community", data.get("community"), 60, _l("Community")),
+        "alias": _require(fields, "alias", data.get("alias"), 20, _l("Public alias")),
+        "notes": _optional(fields, "notes", data.get("notes"), 2000, _l("Notes")),
+    }
+    if clean["guardian_phone"] and not PHONE_RE.match(clean["guardian_phone"]):
+        fields["guardian_phone"] = _("Give a valid phone number.")
+    birth = data.get("birth_date")
+    if not isinstance(birth, date):
+        fields["birth_date"] = _("Give the birth date.")
+    elif birth > local_today() or birth < local_today().replace(year=local_today().year - 19):
+        fields["birth_date"] = _("A child's birth date must be within the last 18 years.")
+    clean["birth_date"] = birth
+    if clean["alias"] and clean["legal_name"] and (
+        clean["alias"] in clean["legal_name"] or clean["legal_name"] in clean["alias"]
+    ):
+        fields["alias"] = _("The public alias must not contain the child's name.")
+    if fields:
+        raise ValidationError(fields=fields)
+    return clean
+
+
+def register_child(actor: User, data: dict) -> Child:
+    if not actor.has_role(Role.CASEWORKER):
+        raise Forbidden()
+    clean = _clean_child(data)
+    if db.session.scalar(select(Child.id).where(Child.case_no == clean["case_no"])):
+        raise ValidationError(fields={"case_no": _("A child with this case number is already on file.")})
+    child = Child(caseworker_id=actor.id, **clean)
+    db.session.add(child)
+    db.session.flush()
+    audit.record("child.registered", child, actor, after={"case_no": child.case_no, "alias": child.alias})
+    return child
+
+
+def update_child(actor: User, child: Child, data: dict) -> Child:
+    check_can_manage_child(actor, child)
+    clean = _clean_child(data)
+    clash = db.session.scalar(select(Child.id).where(Child.case_no == clean["case_no"], Child.id != child.id))
+    if clash:
+        raise ValidationError(fields={"case_no": _("A child with this case number is already on file.")})
+    changed = sorted(k for k, v in clean.items() if getattr(child, k) != v)
+    for key in changed:
+        setattr(child, key, clean[key])
+    db.session.flush()
+    # Names of changed fields only: the audit trail must not become a second copy of the file.
+    audit.record("child.updated", child, actor, after={"changed": changed})
+    return child
+
+
+def open_child_file(actor: User, child: Child) -> Child:
+    """Reading a private file is itself recorded."""
+    check_can_manage_child(actor, child)
+    audit.record("child.viewed", child, actor)
+    return child
+
+
+def children_for(actor: User) -> list[Child]:
+    query = select(Child).order_by(Child.created_at.desc())
+    if not actor.has_role(Role.SUPERVISOR):
+        query = query.where(Child.caseworker_id == actor.id)
+    return list(db.session.scalars(query))
+
+
+def get_child(child_id: int) -> Child:
+    child = db.session.get(Child, child_id)
+    if child is None:
+        raise NotFound()
+    return child
+
+
+# --- wishes -----------------------------------------------------------------------------------
+
+
+def _clean_wish(data: dict) -> dict:
+    fields: dict = {}
+    clean = {
+        "title": _require(fields, "title", data.get("title"), 60, _l("Title"), min_len=2),
+        "story": _require(fields, "story", data.get("story"), 1000, _l("Story"), min_len=10),
+        "category": _choice(fields, "category", data.get("category"), WishCategory, _l("Category")),
+        "modes": _choice(fields, "modes", data.get("modes") or FulfilmentMode.GIFT, FulfilmentMode, _l("Mode")),
+    }
+    amount = data.get("amount_fen")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        fields["amount_fen"] = _("The estimated cost must be a positive amount.")
+    elif amount > current_app.config["WISH_MAX_AMOUNT_FEN"]:
+        fields["amount_fen"] = _("A micro-wish may cost at most %(n)d yuan.", n=current_app.config["WISH_MAX_AMOUNT_FEN"] // 100)
+    clean["amount_fen"] = amount
+    needed_by = data.get("needed_by")
+    if not isinstance(needed_by, date):
+        fields["needed_by"] = _("Give the date the wish is needed by.")
+    elif needed_by < local_today():
+        fields["needed_by"] = _("The needed-by date is in the past.")
+    elif needed_by > local_today() + timedelta(days=366):
+        fields["needed_by"] = _("The needed-by date must be within a year.")
+    clean["needed_by"] = needed_by
+    fund_slug = data.get("fund")
+    clean["fund_id"] = None
+    if fund_slug:
+        fund = db.session.scalar(select(Fund).where(Fund.slug == fund_slug, Fund.active.is_(True)))
+        if fund is None:
+            fields["fund"] = _("No such fund.")
+        else:
+            clean["fund_id"] = fund.id
+    if fields:
+        raise ValidationError(fields=fields)
+    return clean
+
+
+def draft_wish(actor: User, child: Child, data: dict) -> Wish:
+    check_can_manage_child(actor, child)
+    if not actor.has_role(Role.CASEWORKER):
+        raise Forbidden()
+    clean = _clean_wish(data)
+    wish = Wish(
+        child=child,
+        district=child.district,
+        created_by_id=actor.id,
+        currency=current_app.config["CURRENCY"],
+        status=WishStatus.DRAFT,
+        **clean,
+    )
+    db.session.add(wish)
+    db.session.flush()
+    audit.record("wish.drafted", wish, actor, after={"status": wish.status, "title": wish.title})
+    return wish
+
+
+def update_wish(actor: User, wish: Wish, data: dict) -> Wish:
+    check_can_manage_child(actor, wish.child)
+    if wish.status != WishStatus.DRAFT:
+        raise InvalidTransition(_("Only a draft can be edited."))
+    clean = _clean_wish(data)
+    before = {k: _plain(getattr(wish, k)) for k in clean if getattr(wish, k) != clean[k]}
+    for key in before:
+        setattr(wish, key, clean[key])
+    wish.district = wish.child.district
+    db.session.flush()
+    audit.record("wish.edited", wish, actor, before=before, after={k: _plain(clean[k]) for k in before})
+    return wish
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _move_wish(wish: Wish, to: WishStatus, actor: Actor, action: str, *, note=None, **values) -> Wish:
+    """Move a wish one step, only if nobody moved it first."""
+    current = WishStatus(wish.status)
+    if to not in WISH_TRANSITIONS[current]:
+        raise InvalidTransition()
+    result = db.session.execute(
+        update(Wish)
+        .where(Wish.id == wish.id, Wish.status == current, Wish.version == wish.version)
+        .values(status=to, version=Wish.version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(wish)
+        raise Conflict()
+    db.session.refresh(wish)
+    audit.record(action, wish, actor, before={"status": current.value}, after={"status": to.value}, note=note)
+    return wish
+
+
+def submit_wish(actor: User, wish: Wish) -> Wish:
+    check_can_manage_child(actor, wish.child)
+    return _move_wish(wish, WishStatus.SUBMITTED, actor, "wish.submitted", submitted_at=utcnow())
+
+
+def _check_can_vet(actor: User, wish: Wish) -> None:
+    if not actor.has_role(Role.SUPERVISOR):
+        raise Forbidden(_("Only a supervisor may vet wishes."))
+    if wish.created_by_id == actor.id:
+        raise Forbidden(_("You cannot vet a wish you drafted yourself."))
+
+
+def approve_wish(actor: User, wish: Wish, note: str | None = None) -> Wish:
+    """Approval publishes the wish."""
+    _check_can_vet(actor, wish)
+    if wish.needed_by < local_today():
+        raise ValidationError(_("The needed-by date has passed; return the wish for a new date."))
+    return _move_wish(
+        wish,
+        WishStatus.PUBLISHED,
+        actor,
+        "wish.approved",
+        note=(note or "").strip()[:500] or None,
+        published_at=utcnow(),
+        vetted_by_id=actor.id,
+        reject_reason=None,
+        district=wish.child.district,
+    )
+
+
+def reject_wish(actor: User, wish: Wish, reason: str) -> Wish:
+    _check_can_vet(actor, wish)
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise ValidationError(fields={"reason": _("Say why the wish is returned.")})
+    if len(reason) > 500:
+        raise ValidationError(fields={"reason": _("The reason may be at most 500 characters.")})
+    return _move_wish(wish, WishStatus.REJECTED, actor, "wish.rejected", note=reason, reject_reason=reason, vetted_by_id=actor.id)
+
+
+def reopen_wish(actor: User, wish: Wish) -> Wish:
+    check_can_manage_child(actor, wish.child)
+    return _move_wish(wish, WishStatus.DRAFT, actor, "wish.reopened")
+
+
+def withdraw_wish(actor: User, wish: Wish, reason: str) -> Wish:
+    check_can_manage_child(actor, wish.child)
+    reason = (reason or "").strip()[:500]
+    if not reason:
+        raise ValidationError(fields={"reason": _("Say why the wish is withdrawn.")})
+    return _move_wish(wish, WishStatus.WITHDRAWN, actor, "wish.withdrawn", note=reason)
+
+
+def close_wish(actor: User, wish: Wish) -> Wish:
+    check_can_manage_child(actor, wish.child)
+    return _move_wish(wish, WishStatus.CLOSED, actor, "wish.closed")
+
+
+def get_wish(wish_id: int) -> Wish:
+    wish = db.session.get(Wish, wish_id)
+    if wish is None:
+        raise NotFound()
+    return wish
+
+
+def get_public_wish(public_id: str) -> Wish:
+    wish = db.session.scalar(
+        select(Wish).where(Wish.public_id == public_id, Wish.status.in_(PUBLIC_WISH_STATUSES))
+    )
+    if wish is None:
+        raise NotFound(_("This wish does not exist or is no longer shown."))
+    return wish
+
+
+def vetting_queue() -> list[Wish]:
+    return list(
+        db.session.scalars(select(Wish).where(Wish.status == WishStatus.SUBMITTED).order_by(Wish.submitted_at))
+    )
+
+
+# --- claims -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ClaimInput:
+    name: str
+    contact: str
+    display_name: str | None = None
+    anonymous: bool = False
+    mode: str | None = None
+    source: str = ClaimSource.WEB
+    #: Filled in by check_claim_input when the contact is an e-mail address.
+    email: str | None = None
+
+
+def check_claim_input(data: ClaimInput, wish: Wish) -> ClaimInput:
+    fields: dict = {}
+    name = _require(fields, "name", data.name, 60, _l("Name"))
+    display = _optional(fields, "display_name", data.display_name, 30, _l("Public name"))
+    contact, email = data.contact, None
+    try:
+        contact, email = normalise_contact(data.contact)
+    except ValueError as exc:
+        fields["contact"] = str(exc)
+    mode = data.mode or (FulfilmentMode.GIFT if wish.allows_mode(FulfilmentMode.GIFT) else FulfilmentMode.MONEY)
+    if mode not in (FulfilmentMode.GIFT, FulfilmentMode.MONEY):
+        fields["mode"] = _("Choose gift or money.")
+    elif not wish.allows_mode(mode):
+        fields["mode"] = _("This wish cannot be fulfilled that way.")
+    try:
+        source = ClaimSource(data.source).value
+    except ValueError:
+        source = ClaimSource.WEB.value
+    if fields:
+        raise ValidationError(fields=fields)
+    return ClaimInput(
+        name=name,
+        contact=contact,
+        display_name=display,
+        anonymous=bool(data.anonymous),
+        mode=mode,
+        source=source,
+        email=email,
+    )
+
+
+def claim_due_at(wish: Wish):
+    """Hold days from now, capped by the end of the needed-by day, but never less than a day."""
+    now = utcnow()
+    hold = now + timedelta(days=current_app.config["CLAIM_HOLD_DAYS"])
+    cap = end_of_local_day(wish.needed_by)
+    return max(min(hold, cap), now + timedelta(days=1))
+
+
+def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple[Claim, str]:
+    """Take a published wish for one donor; returns the claim and its private manage token.
+
+    The conditional UPDATE on the wish decides the race; the partial unique index on
+    active claims is the database's own guarantee behind it.
+    """
+    clean = check_claim_input(data, wish)
+    if wish.status != WishStatus.PUBLISHED:
+        raise Conflict(_("Someone has already claimed this wish."))
+    token = new_token()
+    claim = Claim(
+        wish_id=wish.id,
+        donor_id=donor.id if donor else None,
+        name=clean.name,
+        contact=clean.contact,
+        email=clean.email,
+        display_name=clean.display_name,
+        anonymous=clean.anonymous,
+        mode=clean.mode,
+        source=clean.source,
+        status=ClaimStatus.ACTIVE,
+        claimed_at=utcnow(),
+        due_at=claim_due_at(wish),
+        manage_token_hash=hash_token(token),
+    )
+    actor = donor or "donor"
+    try:
+        _move_wish(wish, WishStatus.CLAIMED, actor, "wish.claimed")
+        with db.session.begin_nested():
+            db.session.add(claim)
+            db.session.flush()
+    except Conflict:
+        raise Conflict(_("Someone has already claimed this wish.")) from None
+    except IntegrityError:
+        raise Conflict(_("Someone has already claimed this wish.")) from None
+    audit.record(
+        "claim.created",
+        claim,
+        actor if donor else f"donor:{claim.public_id}",
+        after={"status": claim.status, "mode": claim.mode, "source": claim.source, "wish": wish.public_id},
+    )
+    if clean.email:
+        _queue_claim_email(claim, token)
+    return claim, token
+
+
+def manage_url(token: str) -> str:
+    return current_app.config["PUBLIC_BASE_URL"] + url_for("wishes.manage_claim", token=token)
+
+
+def _queue_claim_email(claim: Claim, token: str) -> None:
+    wish = claim.wish
+    subject = _("Thank you for claiming the wish “%(title)s”", title=wish.title)
+    body = _(
+        "Thank you, %(name)s!\n\n"
+        "You have claimed the wish “%(title)s” of %(alias)s (%(district)s).\n"
+        "Please deliver it by %(due)s.\n\n"
+        "Your private link to see the due date, report the delivery or cancel:\n%(url)s\n\n"
+        "Keep this link to yourself: anyone who has it can manage this claim.",
+        name=claim.name,
+        title=wish.title,
+        alias=wish.child.alias,
+        district=wish.child.public_district,
+        due=claim.due_at.astimezone(_zone()).strftime("%Y-%m-%d"),
+        url=manage_url(token),
+    )
+    queue_notification(
+        kind="claim.created",
+        recipient=claim.email,
+        subject=subject,
+        body=body,
+        dedupe_key=f"claim:{claim.public_id}:created",
+    )
+
+
+def _zone():
+    from core.clock import zone
+
+    return zone()
+
+
+def get_claim(claim_id: int) -> Claim:
+    claim = db.session.get(Claim, claim_id)
+    if claim is None:
+        raise NotFound()
+    return claim
+
+
+def claim_of_donor(claim_public_id: str | None, donor: User) -> Claim:
+    claim = db.session.scalar(select(Claim).where(Claim.public_id == claim_public_id, Claim.donor_id == donor.id))
+    if claim is None:
+        raise NotFound()
+    return claim
+
+
+def claim_by_token(token: str) -> Claim:
+    if not token or len(token) > 64:
+        raise NotFound()
+    claim = db.session.scalar(select(Claim).where(Claim.manage_token_hash == hash_token(token)))
+    if claim is None:
+        raise NotFound(_("This link is not valid. Check that you copied all of it."))
+    return claim
+
+
+def _move_claim(claim: Claim, to: ClaimStatus, actor: Actor, action: str, *, note=None, **values) -> Claim:
+    current = ClaimStatus(claim.status)
+    if to not in CLAIM_TRANSITIONS[current]:
+        raise InvalidTransition(_("This claim is already %(status)s.", status=_claim_status_label(current)))
+    result = db.session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == current)
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(claim)
+        raise Conflict()
+    db.session.refresh(claim)
+    audit.record(action, claim, actor, before={"status": current.value}, after={"status": to.value}, note=note)
+    return claim
+
+
+def _claim_status_label(status: ClaimStatus) -> str:
+    from wishes.models import CLAIM_STATUS_LABELS
+
+    return str(CLAIM_STATUS_LABELS[status])
+
+
+def _release(claim: Claim, to: ClaimStatus, actor: Actor, action: str, note=None, **values) -> Claim:
+    """End an active claim without fulfilment and put the wish back on the public list."""
+    _move_claim(claim, to, actor, action, note=note, ended_at=utcnow(), **values)
+    wish = claim.wish
+    db.session.refresh(wish)
+    if wish.status == WishStatus.CLAIMED:
+        _move_wish(wish, WishStatus.PUBLISHED, actor, "wish.released", note=action)
+    return claim
+
+
+def cancel_claim(claim: Claim, actor: Actor, reason: str | None = None) -> Claim:
+    reason = (reason or "").strip()[:200] or None
+    return _release(claim, ClaimStatus.CANCELLED, actor, "claim.cancelled", note=reason, cancel_reason=reason)
+
+
+def expire_claim(claim: Claim, actor: Actor = "system") -> Claim:
+    """A claim past its due date, never delivered, frees the wish for someone else."""
+    if isinstance(actor, User):
+        check_can_manage_child(actor, claim.wish.child)
+    if claim.status != ClaimStatus.ACTIVE:
+        raise InvalidTransition()
+    if claim.due_at > utcnow():
+        raise InvalidTransition(_("This claim is not yet due."))
+    if claim.delivery_reported_at is not None:
+        raise InvalidTransition(_("The donor has reported the delivery; confirm or follow up instead."))
+    return _release(claim, ClaimStatus.EXPIRED, actor, "claim.expired")
+
+
+def overdue_claims() -> list[Claim]:
+    return list(
+        db.session.scalars(
+            select(Claim)
+            .where(
+                Claim.status == ClaimStatus.ACTIVE,
+                Claim.due_at <= utcnow(),
+                Claim.delivery_reported_at.is_(None),
+            )
+            .order_by(Claim.due_at)
+        )
+    )
+
+
+def report_delivery(claim: Claim, actor: Actor, note: str, photo: str | None = None) -> Claim:
+    if claim.status != ClaimStatus.ACTIVE:
+        raise InvalidTransition(_("Only a claim in progress can be reported as delivered."))
+    note = (note or "").strip()
+    if len(note) > 1000:
+        raise ValidationError(fields={"note": _("The note may be at most 1000 characters.")})
+    if not note and not photo:
+        raise ValidationError(fields={"note": _("Add a note or a photo of the delivery.")})
+    before = {"delivery_reported": claim.delivery_reported_at is not None}
+    claim.delivery_note = note or None
+    if photo:
+        claim.delivery_photo = photo
+    claim.delivery_reported_at = utcnow()
+    db.session.flush()
+    audit.record("claim.delivery_reported", claim, actor, before=before, after={"delivery_reported": True, "photo": bool(photo)})
+    return claim
+
+
+def confirm_fulfilment(actor: User, claim: Claim, note: str | None = None) -> Claim:
+    """The caseworker saw the gift reach the child: the wish has come true."""
+    check_can_manage_child(actor, claim.wish.child)
+    _move_claim(claim, ClaimStatus.FULFILLED, actor, "claim.fulfilled", note=(note or "").strip()[:500] or None, ended_at=utcnow())
+    _move_wish(claim.wish, WishStatus.FULFILLED, actor, "wish.fulfilled", fulfilled_at=utcnow())
+    return claim
+
+
+def attach_claim(claim: Claim, donor: User) -> Claim:
+    """Keep a claim made as a guest in the donor's account."""
+    if claim.donor_id not in (None, donor.id):
+        raise Forbidden()
+    if claim.donor_id == donor.id:
+        return claim
+    claim.donor_id = donor.id
+    db.session.flush()
+    audit.record("claim.attached", claim, donor, after={"donor": donor.id})
+    return claim
+
+
+def claims_of(donor: User) -> list[Claim]:
+    return list(db.session.scalars(select(Claim).where(Claim.donor_id == donor.id).order_by(Claim.claimed_at.desc())))
+
+
+def claims_to_follow(actor: User) -> list[Claim]:
+    """Active claims on the actor's children (all of them for a supervisor), soonest due first."""
+    query = select(Claim).join(Wish).join(Child).where(Claim.status == ClaimStatus.ACTIVE).order_by(Claim.due_at)
+    if not actor.has_role(Role.SUPERVISOR):
+        query = query.where(Child.caseworker_id == actor.id)
+    return list(db.session.scalars(query))

@@ -1,0 +1,506 @@
+"""Public wish pages, the donor's private manage page, and the caseworker/supervisor pages."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from core import audit, qr
+from core.auth import roles_required
+from core.clock import utcnow
+from core.errors import Conflict, DomainError, ValidationError
+from core.extensions import db, limiter
+from core.forms_util import apply_errors
+from core.models import Role
+from core.uploads import save_image, send_image
+from funds.models import Fund
+from wishes import pii, queries, services
+from wishes.forms import (
+    ActionForm,
+    CancelForm,
+    ChildForm,
+    ClaimForm,
+    DeliveryForm,
+    NoteForm,
+    ReasonForm,
+    WishForm,
+)
+from wishes.models import ClaimSource, WishStatus
+
+bp = Blueprint("wishes", __name__)
+
+
+def _int_arg(name: str, default: int | None = None, *, lo: int = 1, hi: int = 10**9) -> int | None:
+    value = request.args.get(name, "")
+    if not value.isdigit():
+        return default
+    return max(lo, min(hi, int(value)))
+
+
+def _yuan_arg(name: str) -> int | None:
+    from core.money import MoneyError, parse_yuan
+
+    value = request.args.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return parse_yuan(value)
+    except MoneyError:
+        return None
+
+
+# --- public ---------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@bp.get("/wishes")
+def index():
+    status = request.args.get("status", WishStatus.PUBLISHED)
+    if status not in (WishStatus.PUBLISHED, WishStatus.CLAIMED, WishStatus.FULFILLED):
+        status = WishStatus.PUBLISHED
+    f = queries.WishFilter(
+        district=request.args.get("district") or None,
+        category=request.args.get("category") or None,
+        status=status,
+        max_amount_fen=_yuan_arg("max_yuan"),
+        sort=request.args.get("sort") if request.args.get("sort") in queries.SORTS else "newest",
+    )
+    page = queries.public_wishes(f, _int_arg("page", 1, hi=100_000), current_app.config["PUBLIC_PAGE_SIZE"])
+    return render_template(
+        "wishes/index.html",
+        page=page,
+        filter=f,
+        districts=queries.public_districts(),
+        counts=queries.public_counts(),
+        sorts=queries.SORTS,
+    )
+
+
+@bp.get("/wishes/<public_id>")
+def detail(public_id: str):
+    wish = services.get_public_wish(public_id)
+    form = ClaimForm()
+    form.mode.data = form.mode.data or ("gift" if wish.allows_mode("gift") else "money")
+    return render_template("wishes/detail.html", wish=wish, form=form, source=_source())
+
+
+def _source() -> str:
+    src = request.values.get("src")
+    return src if src in (ClaimSource.QR, ClaimSource.WEB) else ClaimSource.WEB
+
+
+@bp.post("/wishes/<public_id>/claim")
+@limiter.limit(lambda: current_app.config["CLAIM_RATE_LIMIT"])
+def claim(public_id: str):
+    wish = services.get_public_wish(public_id)
+    form = ClaimForm()
+    if not form.validate():
+        return render_template("wishes/detail.html", wish=wish, form=form, source=_source()), 422
+    data = services.ClaimInput(
+        name=form.name.data,
+        contact=form.contact.data,
+        display_name=form.display_name.data,
+        anonymous=form.anonymous.data,
+        mode=form.mode.data or None,
+        source=_source(),
+    )
+    donor = current_user if current_user.is_authenticated else None
+    try:
+        claim, token = services.claim_wish(wish, data, donor=donor)
+        db.session.commit()
+    except ValidationError as exc:
+        db.session.rollback()
+        apply_errors(form, exc)
+        return render_template("wishes/detail.html", wish=wish, form=form, source=_source()), 422
+    except Conflict as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return render_template("wishes/detail.html", wish=services.get_public_wish(public_id), form=form, source=_source()), 409
+    flash(_("Thank you! The wish is yours. Keep the link of this page: it is how you manage your claim."), "success")
+    return redirect(url_for("wishes.manage_claim", token=token, new=1))
+
+
+@bp.get("/wishes/<public_id>/qr.<any(svg, png):fmt>")
+def wish_qr(public_id: str, fmt: str):
+    wish = services.get_public_wish(public_id)
+    target = current_app.config["PUBLIC_BASE_URL"] + url_for("wishes.detail", public_id=wish.public_id, src="qr")
+    return qr.response(target, fmt)
+
+
+# --- the donor's private manage page -------------------------------------------------------------
+# Each route answers both to the private token and, for a signed-in donor, to the claim's id.
+
+
+def _resolve_claim(token: str | None, claim_id: str | None):
+    if token is not None:
+        return services.claim_by_token(token), {"token": token}
+    if not current_user.is_authenticated:
+        abort(404)
+    claim = services.claim_of_donor(claim_id, current_user)
+    return claim, {"claim_id": claim.public_id}
+
+
+def _manage_page(claim, ref: dict, status: int = 200, **forms):
+    context = {
+        "claim": claim,
+        "wish": claim.wish,
+        "ref": ref,
+        "manage_url": services.manage_url(ref["token"]) if "token" in ref else None,
+        "cancel_form": forms.get("cancel_form") or CancelForm(),
+        "delivery_form": forms.get("delivery_form") or DeliveryForm(),
+        "action_form": ActionForm(),
+        "is_new": request.args.get("new") == "1",
+    }
+    response = current_app.make_response((render_template("wishes/manage.html", **context), status))
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _donor_actor(claim):
+    return current_user if current_user.is_authenticated else f"donor:{claim.public_id}"
+
+
+@bp.get("/claims/manage/<token>")
+@bp.get("/me/claims/<claim_id>")
+def manage_claim(token: str | None = None, claim_id: str | None = None):
+    claim, ref = _resolve_claim(token, claim_id)
+    return _manage_page(claim, ref)
+
+
+@bp.post("/claims/manage/<token>/cancel")
+@bp.post("/me/claims/<claim_id>/cancel")
+def cancel_claim(token: str | None = None, claim_id: str | None = None):
+    claim, ref = _resolve_claim(token, claim_id)
+    form = CancelForm()
+    if not form.validate():
+        return _manage_page(claim, ref, 422, cancel_form=form)
+    services.cancel_claim(claim, _donor_actor(claim), form.reason.data)
+    db.session.commit()
+    flash(_("Your claim is cancelled and the wish is open to other donors again."), "info")
+    return redirect(url_for("wishes.manage_claim", **ref))
+
+
+@bp.post("/claims/manage/<token>/delivery")
+@bp.post("/me/claims/<claim_id>/delivery")
+def report_delivery(token: str | None = None, claim_id: str | None = None):
+    claim, ref = _resolve_claim(token, claim_id)
+    form = DeliveryForm()
+    if form.validate():
+        try:
+            photo = None
+            if form.photo.data and form.photo.data.filename:
+                photo = save_image(form.photo.data.stream)
+            services.report_delivery(claim, _donor_actor(claim), form.note.data, photo)
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_("Thank you! The caseworker will confirm when the gift has reached the child."), "success")
+            return redirect(url_for("wishes.manage_claim", **ref))
+    return _manage_page(claim, ref, 422, delivery_form=form)
+
+
+@bp.post("/claims/manage/<token>/attach")
+@login_required
+def attach_claim(token: str):
+    claim = services.claim_by_token(token)
+    if not ActionForm().validate():
+        abort(400)
+    services.attach_claim(claim, current_user)
+    db.session.commit()
+    flash(_("This claim is now kept in your account."), "success")
+    return redirect(url_for("donors.my_claims"))
+
+
+@bp.get("/claims/manage/<token>/photo")
+@bp.get("/me/claims/<claim_id>/photo")
+def manage_photo(token: str | None = None, claim_id: str | None = None):
+    claim, _ref = _resolve_claim(token, claim_id)
+    return send_image(claim.delivery_photo)
+
+
+# --- staff: children ----------------------------------------------------------------------------
+
+STAFF = "/staff"
+
+
+@bp.get(f"{STAFF}/children")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def children():
+    return render_template("wishes/staff_children.html", children=services.children_for(current_user))
+
+
+def _child_data(form: ChildForm) -> dict:
+    return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+
+
+@bp.route(f"{STAFF}/children/new", methods=["GET", "POST"])
+@roles_required(Role.CASEWORKER)
+def new_child():
+    form = ChildForm()
+    if form.validate_on_submit():
+        try:
+            child = services.register_child(current_user, _child_data(form))
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_("The child's file is saved."), "success")
+            return redirect(url_for("wishes.child", child_id=child.id))
+    return render_template("wishes/staff_child_form.html", form=form, child=None), 422 if form.errors else 200
+
+
+@bp.get(f"{STAFF}/children/<int:child_id>")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def child(child_id: int):
+    child = services.open_child_file(current_user, services.get_child(child_id))
+    db.session.commit()
+    return render_template("wishes/staff_child.html", child=child)
+
+
+@bp.route(f"{STAFF}/children/<int:child_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def edit_child(child_id: int):
+    child = services.get_child(child_id)
+    form = ChildForm(obj=child)
+    if form.validate_on_submit():
+        try:
+            services.update_child(current_user, child, _child_data(form))
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_("The child's file is saved."), "success")
+            return redirect(url_for("wishes.child", child_id=child.id))
+    elif request.method == "GET":
+        services.open_child_file(current_user, child)
+        db.session.commit()
+    return render_template("wishes/staff_child_form.html", form=form, child=child), 422 if form.errors else 200
+
+
+# --- staff: wishes ------------------------------------------------------------------------------
+
+
+def _wish_form(**kwargs) -> WishForm:
+    form = WishForm(**kwargs)
+    funds = db.session.scalars(db.select(Fund).where(Fund.active.is_(True)).order_by(Fund.name))
+    form.fund.choices = [("", _("No fund"))] + [(f.slug, f.name) for f in funds]
+    return form
+
+
+@bp.route(f"{STAFF}/children/<int:child_id>/wishes/new", methods=["GET", "POST"])
+@roles_required(Role.CASEWORKER)
+def new_wish(child_id: int):
+    child = services.get_child(child_id)
+    form = _wish_form()
+    if form.validate_on_submit():
+        try:
+            wish = services.draft_wish(current_user, child, form.data_for_service())
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc, {"amount_fen": "amount"})
+        else:
+            flash(_("The wish is saved as a draft. Submit it for vetting when it is ready."), "success")
+            return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
+    return render_template("wishes/staff_wish_form.html", form=form, child=child, wish=None), 422 if form.errors else 200
+
+
+@bp.route(f"{STAFF}/wishes/<int:wish_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def edit_wish(wish_id: int):
+    wish = services.get_wish(wish_id)
+    if wish.status != WishStatus.DRAFT:
+        flash(_("Only a draft can be edited."), "error")
+        return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
+    form = _wish_form(obj=wish, data={"fund": wish.fund.slug if wish.fund else ""})
+    if request.method == "GET":
+        from core.money import fen_to_yuan_str
+
+        form.amount.data = fen_to_yuan_str(wish.amount_fen)
+    if form.validate_on_submit():
+        try:
+            services.update_wish(current_user, wish, form.data_for_service())
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc, {"amount_fen": "amount"})
+        else:
+            flash(_("The draft is saved."), "success")
+            return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
+    warnings = pii.scan(f"{form.title.data or ''}\n{form.story.data or ''}", wish.child)
+    return render_template("wishes/staff_wish_form.html", form=form, child=wish.child, wish=wish, warnings=warnings), 422 if form.errors else 200
+
+
+@bp.get(f"{STAFF}/wishes")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def staff_wishes():
+    children = services.children_for(current_user)
+    wishes = sorted((w for c in children for w in c.wishes), key=lambda w: w.created_at, reverse=True)
+    return render_template("wishes/staff_wishes.html", wishes=wishes)
+
+
+@bp.get(f"{STAFF}/wishes/<int:wish_id>")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def staff_wish(wish_id: int):
+    wish = services.get_wish(wish_id)
+    services.check_can_manage_child(current_user, wish.child)
+    history = audit.history(wish)
+    for claim in wish.claims:
+        history.extend(audit.history(claim))
+    history.sort(key=lambda row: (row.at, row.id))
+    return render_template(
+        "wishes/staff_wish.html",
+        wish=wish,
+        history=history,
+        warnings=pii.scan(f"{wish.title}\n{wish.story}", wish.child),
+        action_form=ActionForm(),
+        reason_form=ReasonForm(),
+        note_form=NoteForm(),
+    )
+
+
+def _staff_action(wish_id: int, action, success: str):
+    wish = services.get_wish(wish_id)
+    form = ActionForm()
+    if not form.validate():
+        abort(400)
+    try:
+        action(wish)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.fields.get("reason") or exc.message), "error")
+    else:
+        flash(success, "success")
+    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/staff/") else url_for("wishes.staff_wish", wish_id=wish_id))
+
+
+@bp.post(f"{STAFF}/wishes/<int:wish_id>/submit")
+@roles_required(Role.CASEWORKER)
+def submit_wish(wish_id: int):
+    return _staff_action(wish_id, lambda w: services.submit_wish(current_user, w), _("Submitted for vetting."))
+
+
+@bp.post(f"{STAFF}/wishes/<int:wish_id>/reopen")
+@roles_required(Role.CASEWORKER)
+def reopen_wish(wish_id: int):
+    return _staff_action(wish_id, lambda w: services.reopen_wish(current_user, w), _("The wish is a draft again."))
+
+
+@bp.post(f"{STAFF}/wishes/<int:wish_id>/withdraw")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def withdraw_wish(wish_id: int):
+    reason = request.form.get("reason", "")
+    return _staff_action(wish_id, lambda w: services.withdraw_wish(current_user, w, reason), _("The wish is withdrawn."))
+
+
+@bp.post(f"{STAFF}/wishes/<int:wish_id>/close")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def close_wish(wish_id: int):
+    return _staff_action(wish_id, lambda w: services.close_wish(current_user, w), _("The wish is closed."))
+
+
+# --- staff: vetting -----------------------------------------------------------------------------
+
+
+@bp.get(f"{STAFF}/vetting")
+@roles_required(Role.SUPERVISOR)
+def vetting_queue():
+    return render_template("wishes/vetting_queue.html", wishes=services.vetting_queue())
+
+
+@bp.get(f"{STAFF}/vetting/<int:wish_id>")
+@roles_required(Role.SUPERVISOR)
+def vetting_review(wish_id: int):
+    wish = services.get_wish(wish_id)
+    return render_template(
+        "wishes/vetting_review.html",
+        wish=wish,
+        warnings=pii.scan(f"{wish.title}\n{wish.story}", wish.child),
+        note_form=NoteForm(),
+        reason_form=ReasonForm(),
+        own_draft=wish.created_by_id == current_user.id,
+    )
+
+
+@bp.post(f"{STAFF}/wishes/<int:wish_id>/approve")
+@roles_required(Role.SUPERVISOR)
+def approve_wish(wish_id: int):
+    note = request.form.get("note", "")
+    return _vet(wish_id, lambda w: services.approve_wish(current_user, w, note), _("Approved: the wish is now public."))
+
+
+@bp.post(f"{STAFF}/wishes/<int:wish_id>/reject")
+@roles_required(Role.SUPERVISOR)
+def reject_wish(wish_id: int):
+    reason = request.form.get("reason", "")
+    return _vet(wish_id, lambda w: services.reject_wish(current_user, w, reason), _("Returned to the caseworker."))
+
+
+def _vet(wish_id: int, action, success: str):
+    wish = services.get_wish(wish_id)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        action(wish)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.fields.get("reason") or exc.message), "error")
+        return redirect(url_for("wishes.vetting_review", wish_id=wish_id))
+    flash(success, "success")
+    return redirect(url_for("wishes.vetting_queue"))
+
+
+# --- staff: claims and fulfilment ---------------------------------------------------------------
+
+
+@bp.get(f"{STAFF}/claims")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def staff_claims():
+    return render_template(
+        "wishes/staff_claims.html",
+        claims=services.claims_to_follow(current_user),
+        action_form=ActionForm(),
+        now=utcnow(),
+    )
+
+
+def _claim_action(claim_id: int, action, success: str):
+    claim = services.get_claim(claim_id)
+    if not ActionForm().validate():
+        abort(400)
+    try:
+        action(claim)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("wishes.staff_wish", wish_id=claim.wish_id))
+
+
+@bp.post(f"{STAFF}/claims/<int:claim_id>/confirm")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def confirm_claim(claim_id: int):
+    note = request.form.get("note", "")
+    return _claim_action(claim_id, lambda c: services.confirm_fulfilment(current_user, c, note), _("Confirmed: the wish has come true."))
+
+
+@bp.post(f"{STAFF}/claims/<int:claim_id>/expire")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def expire_claim(claim_id: int):
+    return _claim_action(claim_id, lambda c: services.expire_claim(c, current_user), _("The claim has expired and the wish is open again."))
+
+
+@bp.get(f"{STAFF}/claims/<int:claim_id>/photo")
+@roles_required(Role.CASEWORKER, Role.SUPERVISOR)
+def claim_photo(claim_id: int):
+    claim = services.get_claim(claim_id)
+    services.check_can_manage_child(current_user, claim.wish.child)
+    return send_image(claim.delivery_photo)
