@@ -7,7 +7,6 @@ audit trail, claims and states a real site would have.
 import random
 from datetime import date, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from core.clock import local_today
@@ -82,8 +81,7 @@ def _birth(age: int, salt: int) -> date:
 def seed_demo(force: bool = False) -> dict | None:
     if not force and db.session.scalar(select(func.count()).select_from(User)):
         return None
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_BASE_URL"]):
-        return _seed()
+    return _seed()
 
 
 def _seed() -> dict:

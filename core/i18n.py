@@ -1,6 +1,6 @@
 """Locale choice (zh_CN first, en) and the helpers templates use."""
 
-from flask import current_app, g, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -14,6 +14,8 @@ LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     choice = getattr(g, "lang_choice", None) or request.cookies.get(COOKIE)
     if choice in languages:
         return choice

@@ -3,11 +3,12 @@
 from datetime import date, datetime
 from typing import Literal
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field
 
 from core.api import Schema, document, parse_body, parse_query
 from core.extensions import csrf, db, limiter
+from core.urls import public_url
 from wishes import queries, services
 from wishes.models import ClaimSource, Wish, WishCategory, WishStatus
 
@@ -77,7 +78,6 @@ class ClaimCreated(BaseModel):
 
 
 def wish_out(wish: Wish) -> WishOut:
-    base = current_app.config["PUBLIC_BASE_URL"]
     fulfilled = wish.fulfilled_claim if wish.status in (WishStatus.FULFILLED, WishStatus.CLOSED) else None
     return WishOut(
         id=wish.public_id,
@@ -91,8 +91,8 @@ def wish_out(wish: Wish) -> WishOut:
         modes=wish.modes,
         child=ChildOut(**wish.child.public_view()),
         fulfilled_by=fulfilled.public_name if fulfilled else None,
-        url=base + url_for("wishes.detail", public_id=wish.public_id),
-        qr_url=base + url_for("wishes.wish_qr", public_id=wish.public_id, fmt="png"),
+        url=public_url("wishes.detail", public_id=wish.public_id),
+        qr_url=public_url("wishes.wish_qr", public_id=wish.public_id, fmt="png"),
     )
 
 
@@ -132,7 +132,7 @@ def list_wishes():
     next_url = None
     if page.has_next:
         args = {k: v for k, v in request.args.items() if k != "page"}
-        next_url = current_app.config["PUBLIC_BASE_URL"] + url_for("wishes_api.list_wishes", **args, page=q.page + 1)
+        next_url = public_url("wishes_api.list_wishes", **args, page=q.page + 1)
     body = WishList(items=[wish_out(w) for w in page.items], next=next_url, total=page.total)
     return body.model_dump(mode="json")
 

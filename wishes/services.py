@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -23,6 +23,7 @@ from core.errors import Conflict, Forbidden, InvalidTransition, NotFound, Valida
 from core.extensions import db
 from core.ids import hash_token, new_token
 from core.models import Role, User
+from core.urls import public_url
 from funds.models import Fund
 from reminders.services import queue_notification
 from wishes.models import (
@@ -454,7 +455,7 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
 
 
 def manage_url(token: str) -> str:
-    return current_app.config["PUBLIC_BASE_URL"] + url_for("wishes.manage_claim", token=token)
+    return public_url("wishes.manage_claim", token=token)
 
 
 def _queue_claim_email(claim: Claim, token: str) -> None:

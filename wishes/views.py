@@ -12,6 +12,7 @@ from core.extensions import db, limiter
 from core.forms_util import apply_errors
 from core.models import Role
 from core.uploads import save_image, send_image
+from core.urls import public_url
 from funds.models import Fund
 from wishes import pii, queries, services
 from wishes.forms import (
@@ -122,7 +123,7 @@ def claim(public_id: str):
 @bp.get("/wishes/<public_id>/qr.<any(svg, png):fmt>")
 def wish_qr(public_id: str, fmt: str):
     wish = services.get_public_wish(public_id)
-    target = current_app.config["PUBLIC_BASE_URL"] + url_for("wishes.detail", public_id=wish.public_id, src="qr")
+    target = public_url("wishes.detail", public_id=wish.public_id, src="qr")
     return qr.response(target, fmt)
 
 

@@ -1,0 +1,57 @@
+# 微心愿 — `make run` serves the site with demo data; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+THREADS ?= 8
+export FLASK_APP := app
+
+.PHONY: install translations run serve scheduler test test-sqlite test-postgres lint bench extract-messages clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+translations: install
+	$(BIN)/pybabel compile -d translations
+
+# Fresh machine -> migrated database with demo data, web server and scheduler.
+run: install translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	@echo "微心愿 is starting on http://$(HOST):$(PORT)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/flask scheduler & \
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
+	  --worker-class gthread --access-logfile - 'app:create_app()'
+
+test: install translations
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "TEST_DATABASE_URL is not set: the PostgreSQL run is skipped"; fi
+
+test-sqlite:
+	env -u TEST_DATABASE_URL $(BIN)/pytest -q -p no:cacheprovider
+
+test-postgres:
+	$(BIN)/pytest -q -p no:cacheprovider -m "not sqlite_only"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install translations
+	$(BIN)/python bench/run.py
+
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=".venv .git instance bench" -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) instance/weixinyuan.db*
