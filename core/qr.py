@@ -17,10 +17,8 @@ def render(target: str, fmt: str) -> bytes:
     code = qrcode.QRCode(error_correction=ERROR_CORRECTION, box_size=10, border=4)
     code.add_data(target)
     code.make(fit=True)
-    if fmt == "svg":
-        image = code.make_image(image_factory=qrcode.image.svg.SvgPathImage)
-    else:
-        image = code.make_image()
+    factory = qrcode.image.svg.SvgPathImage if fmt == "svg" else None
+    image = code.make_image(image_factory=factory)
     out = io.BytesIO()
     image.save(out)
     return out.getvalue()

@@ -1,8 +1,9 @@
 """Periodic jobs: a declared list that `flask --app app scheduler` runs, each in its own app context."""
 
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from core.extensions import db
 
@@ -64,7 +65,5 @@ def run_scheduler(app) -> None:
     for job in JOBS:
         scheduler.add_job(run_job, "interval", seconds=job.seconds, args=[app, job], id=job.name, max_instances=1, coalesce=True)
     logger.info("scheduler started", extra={"jobs": [j.name for j in JOBS]})
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass

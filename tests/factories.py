@@ -4,9 +4,9 @@ import itertools
 from datetime import date, timedelta
 
 from core.clock import local_today
+from core.extensions import db
 from core.models import Role
 from core.services import create_user
-from core.extensions import db
 from funds.models import Fund
 from wishes import services
 from wishes.models import WishStatus

@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from core.money import MoneyError, parse_yuan
@@ -15,7 +16,7 @@ from wishes.models import (
 
 
 def _choices(labels):
-    return [(key.value, label) for key, label in labels.items()]
+    return [SelectChoice(key.value, label) for key, label in labels.items()]
 
 
 class ChildForm(FlaskForm):
@@ -106,7 +107,7 @@ class ClaimForm(FlaskForm):
     anonymous = BooleanField(_l("Stay anonymous (shown as “A caring donor”)"))
     mode = RadioField(
         _l("How will you fulfil it?"),
-        choices=[(FulfilmentMode.GIFT.value, MODE_LABELS[FulfilmentMode.GIFT]), (FulfilmentMode.MONEY.value, MODE_LABELS[FulfilmentMode.MONEY])],
+        choices=_choices({mode: MODE_LABELS[mode] for mode in (FulfilmentMode.GIFT, FulfilmentMode.MONEY)}),
         validators=[Optional()],
     )
 

@@ -279,7 +279,7 @@ class Claim(db.Model):
 
     __table_args__ = (
         CheckConstraint(f"status IN ({_enum_values(ClaimStatus)})", name="status"),
-        CheckConstraint(f"mode IN ('gift', 'money')", name="mode"),
+        CheckConstraint("mode IN ('gift', 'money')", name="mode"),
         # At most one active claim per wish, whatever the application does.
         Index(
             "uq_claims_one_active_per_wish",

@@ -72,9 +72,9 @@ def scan(text: str, child=None) -> list[Warning]:
             add("school", child.school)
         if child.address and child.address in text:
             add("address", child.address)
-        if child.guardian_phone and re.sub(r"\D", "", child.guardian_phone) in re.sub(r"\D", "", text):
-            if len(re.sub(r"\D", "", child.guardian_phone)) >= 7:
-                add("phone", child.guardian_phone)
+        phone_digits = re.sub(r"\D", "", child.guardian_phone or "")
+        if len(phone_digits) >= 7 and phone_digits in re.sub(r"\D", "", text):
+            add("phone", child.guardian_phone)
     for match in ID_CARD.finditer(text):
         add("id_card", match.group(0))
     for match in PHONE.finditer(text):

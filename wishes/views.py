@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from core import audit, qr
 from core.auth import roles_required
@@ -288,7 +289,7 @@ def edit_child(child_id: int):
 def _wish_form(**kwargs) -> WishForm:
     form = WishForm(**kwargs)
     funds = db.session.scalars(db.select(Fund).where(Fund.active.is_(True)).order_by(Fund.name))
-    form.fund.choices = [("", _("No fund"))] + [(f.slug, f.name) for f in funds]
+    form.fund.choices = [SelectChoice("", _("No fund"))] + [SelectChoice(f.slug, f.name) for f in funds]
     return form
 
 
