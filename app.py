@@ -16,6 +16,11 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     from core.logging import configure_logging
 
@@ -60,7 +65,9 @@ def _init_extensions(app: Flask) -> None:
 
     @app.before_request
     def _write_intent():
-        set_write_intent(request.method not in ("GET", "HEAD", "OPTIONS"))
+        # Staff pages write on GET too (reading a child's file is audited).
+        safe = request.method in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/staff/")
+        set_write_intent(not safe)
 
     @app.before_request
     def _remember_locale_choice():

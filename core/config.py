@@ -64,6 +64,9 @@ class Config:
     CLAIM_RATE_LIMIT = os.environ.get("CLAIM_RATE_LIMIT", "60 per minute")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
 
+    #: Reverse proxies in front of the app (nginx: 1); their X-Forwarded-* headers are trusted.
+    PROXY_COUNT = _int("PROXY_COUNT", 0)
+
     PUBLIC_PAGE_SIZE = 12
     API_PAGE_SIZE = 20
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")

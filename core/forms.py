@@ -1,7 +1,25 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from core.models import Role
+
+ROLE_LABELS = {
+    Role.DONOR: _l("Donor"),
+    Role.CASEWORKER: _l("Caseworker"),
+    Role.SUPERVISOR: _l("Supervisor"),
+    Role.FUND_ADMIN: _l("Fund administrator"),
+    Role.HOST: _l("Event host"),
+    Role.ADMIN: _l("Platform administrator"),
+}
+
+
+class RolesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 class LoginForm(FlaskForm):
@@ -9,3 +27,15 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     remember = BooleanField(_l("Keep me signed in"))
     next = HiddenField()
+
+
+class UserRolesForm(FlaskForm):
+    roles = RolesField(_l("Roles"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
+    active = BooleanField(_l("Account active"))
+
+
+class NewUserForm(FlaskForm):
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=8, max=200)])
+    roles = RolesField(_l("Roles"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])

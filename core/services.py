@@ -50,6 +50,41 @@ def grant_role(user: User, role: str, actor="system") -> User:
     return user
 
 
+def set_roles(actor: User, user: User, roles) -> User:
+    """Replace a user's roles; an admin cannot take their own admin role away."""
+    wanted = set()
+    for role in roles:
+        try:
+            wanted.add(str(Role(role)))
+        except ValueError:
+            raise ValidationError(fields={"roles": _("Unknown role: %(roles)s", roles=role)}) from None
+    if user.id == actor.id and Role.ADMIN in user.roles and Role.ADMIN not in wanted:
+        raise ValidationError(fields={"roles": _("You cannot remove your own admin role.")})
+    before = sorted(user.roles)
+    if set(before) == wanted:
+        return user
+    user.role_rows = [row for row in user.role_rows if row.role in wanted]
+    for role in sorted(wanted - set(before)):
+        user.role_rows.append(UserRole(role=role))
+    db.session.flush()
+    audit.record("user.roles_set", user, actor, before={"roles": before}, after={"roles": sorted(user.roles)})
+    return user
+
+
+def set_active(actor: User, user: User, active: bool) -> User:
+    if user.id == actor.id and not active:
+        raise ValidationError(fields={"active": _("You cannot deactivate your own account.")})
+    if user.active != active:
+        user.active = active
+        db.session.flush()
+        audit.record("user.activated" if active else "user.deactivated", user, actor)
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.created_at.desc())))
+
+
 def authenticate(email: str, password: str) -> User | None:
     user = find_user(email)
     if user is None or not user.active or not user.check_password(password):

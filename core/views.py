@@ -1,15 +1,18 @@
 """Health, sign-in and sign-out, and the staff home page."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
 from core import services
 from core.api import openapi_document
-from core.auth import next_param, safe_next
+from core.auth import next_param, roles_required, safe_next
+from core.errors import ValidationError
 from core.extensions import db, limiter
-from core.forms import LoginForm
+from core.forms import ROLE_LABELS, LoginForm, NewUserForm, UserRolesForm
+from core.forms_util import apply_errors
+from core.models import Role, User
 
 bp = Blueprint("core", __name__)
 
@@ -53,10 +56,50 @@ def logout():
 @login_required
 def staff_home():
     if not current_user.is_staff:
-        return redirect(url_for("donors.my_claims"))
+        abort(403)
     return render_template("core/staff_home.html")
 
 
 @bp.get("/api/v1/openapi.json")
 def openapi():
     return openapi_document("微心愿 Micro-wish API", "1.0.0")
+
+
+@bp.route("/admin/users", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def admin_users():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                form.email.data, form.password.data, form.display_name.data, roles=form.roles.data, actor=current_user
+            )
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_("Account created for %(email)s.", email=user.email), "success")
+            return redirect(url_for("core.admin_users"))
+    return render_template(
+        "core/admin_users.html", users=services.list_users(), form=form, role_labels=ROLE_LABELS
+    ), 422 if form.errors else 200
+
+
+@bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def admin_user(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserRolesForm(data={"roles": sorted(user.roles), "active": user.active})
+    if form.validate_on_submit():
+        try:
+            services.set_roles(current_user, user, form.roles.data)
+            services.set_active(current_user, user, form.active.data)
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("core.admin_users"))
+    return render_template("core/admin_user.html", user=user, form=form), 422 if form.errors else 200

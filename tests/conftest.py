@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from app import create_app
+from core.database import set_write_intent
 from core.extensions import db as _db
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -75,6 +76,8 @@ def _empty_tables() -> None:
 @pytest.fixture(autouse=True)
 def db(app):
     """An app context and an empty database for every test."""
+    # The test's own reads must not hold SQLite's write lock while a server thread writes.
+    set_write_intent(False)
     with app.app_context():
         yield _db
         _db.session.rollback()
