@@ -29,7 +29,7 @@ run: install translations
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/flask scheduler & \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-	  --worker-class gthread --access-logfile - 'app:create_app()'
+	  --worker-class gthread 'app:create_app()'
 
 test: install translations
 	$(MAKE) --no-print-directory test-sqlite
@@ -51,7 +51,7 @@ bench: install translations
 
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs=".venv .git instance bench" -o translations/messages.pot .
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 clean:
 	rm -rf $(VENV) instance/weixinyuan.db*

@@ -55,7 +55,8 @@ def register_template_helpers(app) -> None:
         url_with=url_with,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         utcnow=utcnow,
-        current_locale=lambda: str(get_locale()),
+        # Babel reads zh_CN as zh_Hans_CN; templates compare against the configured names.
+        current_locale=lambda: "zh_CN" if get_locale().language == "zh" else "en",
         wish_category_label=lambda v: label(WISH_CATEGORY_LABELS, v),
         wish_status_label=lambda v: label(WISH_STATUS_LABELS, v),
         claim_status_label=lambda v: label(CLAIM_STATUS_LABELS, v),

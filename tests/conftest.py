@@ -5,6 +5,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from flask import g, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
@@ -35,6 +37,21 @@ def database_url(tmp_path_factory) -> str:
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
+class IsolatedClient(FlaskClient):
+    """Each request starts with an empty `g`, as it would in its own process.
+
+    The test's app context stays pushed (the test and its requests share one database
+    session), so without this Flask-Login's user and Babel's locale would carry over
+    from one request to the next.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            for key in list(vars(g)):
+                delattr(g, key)
+        return super().open(*args, **kwargs)
+
+
 def make_app(database_url: str, tmp_path: Path, **overrides):
     config = {
         "TESTING": True,
@@ -49,7 +66,9 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
         "SERVER_NAME": None,
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture(scope="session")
