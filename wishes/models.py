@@ -293,4 +293,5 @@ class Claim(db.Model):
 
     @property
     def public_name(self) -> str:
-        return str(ANONYMOUS_NAME) if self.anonymous or not self.display_name else self.display_name
+        # As the claim form promises: an empty public name means the donor's own name.
+        return str(ANONYMOUS_NAME) if self.anonymous else self.display_name or self.name
