@@ -1,6 +1,6 @@
 """The application factory: configuration, extensions, blueprints, CLI, errors, logging."""
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 
 from core.config import Config
 
@@ -72,6 +72,12 @@ def _init_extensions(app: Flask) -> None:
     @app.before_request
     def _remember_locale_choice():
         g.lang_choice = request.args.get("lang")
+
+    @app.before_request
+    def _refuse_nul_characters():
+        # PostgreSQL can neither store nor compare text holding a NUL: refuse it on every database.
+        if "\x00" in request.path or any("\x00" in k + v for k, v in request.values.items(multi=True)):
+            abort(400)
 
     app.after_request(i18n.persist_locale_choice)
     app.after_request(_security_headers)

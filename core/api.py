@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from flask import request
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic import ValidationError as PydanticError
 
 from core.errors import DomainError, ValidationError
@@ -12,6 +12,14 @@ from core.errors import DomainError, ValidationError
 
 class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul_character(cls, value):
+        # PostgreSQL can neither store nor compare text holding a NUL.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class UnsupportedMediaType(DomainError):

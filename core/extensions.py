@@ -1,5 +1,6 @@
 """Bare extension instances; create_app() binds them to an application."""
 
+from flask import current_app
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -29,3 +30,9 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@limiter.request_filter
+def _limits_off_in_this_app() -> bool:
+    # One limiter serves every app in the process; each app's own RATELIMIT_ENABLED decides.
+    return not current_app.config["RATELIMIT_ENABLED"]

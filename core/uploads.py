@@ -35,6 +35,9 @@ def save_image(stream, field: str = "photo") -> str:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ACCEPTED_FORMATS:
                 raise ValidationError(fields={field: _("Upload a JPEG, PNG, WebP or GIF photo.")})
+            # Pillow only warns below twice its limit; a photo this large is refused before it is decoded.
+            if probe.width * probe.height > current_app.config["UPLOAD_MAX_PIXELS"]:
+                raise ValidationError(fields={field: _("The photo has too many pixels; send a smaller one.")})
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -51,6 +54,12 @@ def save_image(stream, field: str = "photo") -> str:
     name = new_token() + ".jpg"
     (_folder() / name).write_bytes(out.getvalue())
     return name
+
+
+def discard_image(name: str | None) -> None:
+    """Remove a stored image that nothing will point to, because its request failed."""
+    if name and STORED_NAME.match(name):
+        (_folder() / name).unlink(missing_ok=True)
 
 
 def send_image(name: str | None):

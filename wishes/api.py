@@ -4,8 +4,9 @@ from datetime import date, datetime
 from typing import Literal
 
 from flask import Blueprint, current_app, request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
+from core import cache
 from core.api import Schema, document, parse_body, parse_query
 from core.extensions import csrf, db, limiter
 from core.urls import public_url
@@ -58,7 +59,7 @@ class ClaimIn(Schema):
     name: str = Field(min_length=1, max_length=60)
     contact: str = Field(min_length=3, max_length=254, description="Mobile number or e-mail address")
     display_name: str | None = Field(None, max_length=30)
-    anonymous: bool = False
+    anonymous: StrictBool = False
     mode: Literal["gift", "money"] | None = None
 
 
@@ -116,6 +117,7 @@ def claim_out(claim) -> ClaimOut:
     query=WishQuery,
     responses={200: ("A page of wishes", WishList), 422: ("A filter is not valid", None)},
 )
+@cache.public_page
 def list_wishes():
     q = parse_query(WishQuery)
     page = queries.public_wishes(

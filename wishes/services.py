@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import audit
+from core import audit, cache
 from core.audit import Actor
 from core.clock import end_of_local_day, local_today, utcnow
 from core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
@@ -138,8 +138,7 @@ def register_child(actor: User, data: dict) -> Child:
     if db.session.scalar(select(Child.id).where(Child.case_no == clean["case_no"])):
         raise ValidationError(fields={"case_no": _("A child with this case number is already on file.")})
     child = Child(caseworker_id=actor.id, **clean)
-    db.session.add(child)
-    db.session.flush()
+    _save_child(child)
     audit.record("child.registered", child, actor, after={"case_no": child.case_no, "alias": child.alias})
     return child
 
@@ -153,10 +152,20 @@ def update_child(actor: User, child: Child, data: dict) -> Child:
     changed = sorted(k for k, v in clean.items() if getattr(child, k) != v)
     for key in changed:
         setattr(child, key, clean[key])
-    db.session.flush()
+    _save_child(child)
     # Names of changed fields only: the audit trail must not become a second copy of the file.
     audit.record("child.updated", child, actor, after={"changed": changed})
     return child
+
+
+def _save_child(child: Child) -> None:
+    """Flush a file; a case number filed meanwhile by someone else is a field error, not a crash."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(child)
+            db.session.flush()
+    except IntegrityError:
+        raise ValidationError(fields={"case_no": _("A child with this case number is already on file.")}) from None
 
 
 def open_child_file(actor: User, child: Child) -> Child:
@@ -269,6 +278,7 @@ def _move_wish(wish: Wish, to: WishStatus, actor: Actor, action: str, *, note=No
     if result.rowcount != 1:
         db.session.expire(wish)
         raise Conflict()
+    cache.catalogue_changed()
     db.session.refresh(wish)
     audit.record(action, wish, actor, before={"status": current.value}, after={"status": to.value}, note=note)
     return wish

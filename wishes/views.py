@@ -5,14 +5,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from core import audit, qr
+from core import audit, cache, qr
 from core.auth import roles_required
 from core.clock import utcnow
 from core.errors import Conflict, DomainError, ValidationError
 from core.extensions import db, limiter
 from core.forms_util import apply_errors
 from core.models import Role
-from core.uploads import save_image, send_image
+from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
 from wishes import pii, queries, services
@@ -55,6 +55,7 @@ def _yuan_arg(name: str) -> int | None:
 
 @bp.get("/")
 @bp.get("/wishes")
+@cache.public_page
 def index():
     status = request.args.get("status", WishStatus.PUBLISHED)
     if status not in (WishStatus.PUBLISHED, WishStatus.CLAIMED, WishStatus.FULFILLED):
@@ -188,14 +189,17 @@ def report_delivery(token: str | None = None, claim_id: str | None = None):
     claim, ref = _resolve_claim(token, claim_id)
     form = DeliveryForm()
     if form.validate():
+        photo = None
         try:
-            photo = None
             if form.photo.data and form.photo.data.filename:
                 photo = save_image(form.photo.data.stream)
             services.report_delivery(claim, _donor_actor(claim), form.note.data, photo)
             db.session.commit()
-        except ValidationError as exc:
+        except Exception as exc:
             db.session.rollback()
+            discard_image(photo)
+            if not isinstance(exc, ValidationError):
+                raise
             apply_errors(form, exc)
         else:
             flash(_("Thank you! The caseworker will confirm when the gift has reached the child."), "success")
@@ -266,6 +270,8 @@ def child(child_id: int):
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def edit_child(child_id: int):
     child = services.get_child(child_id)
+    # Before the form is built from the file: a refused form must not echo it back.
+    services.check_can_manage_child(current_user, child)
     form = ChildForm(obj=child)
     if form.validate_on_submit():
         try:
@@ -297,6 +303,7 @@ def _wish_form(**kwargs) -> WishForm:
 @roles_required(Role.CASEWORKER)
 def new_wish(child_id: int):
     child = services.get_child(child_id)
+    services.check_can_manage_child(current_user, child)
     form = _wish_form()
     if form.validate_on_submit():
         try:
@@ -315,6 +322,7 @@ def new_wish(child_id: int):
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def edit_wish(wish_id: int):
     wish = services.get_wish(wish_id)
+    services.check_can_manage_child(current_user, wish.child)
     if wish.status != WishStatus.DRAFT:
         flash(_("Only a draft can be edited."), "error")
         return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
@@ -418,7 +426,10 @@ def vetting_queue():
 @bp.get(f"{STAFF}/vetting/<int:wish_id>")
 @roles_required(Role.SUPERVISOR)
 def vetting_review(wish_id: int):
-    wish = services.get_wish(wish_id)
+    return _review_page(services.get_wish(wish_id))
+
+
+def _review_page(wish, status: int = 200):
     return render_template(
         "wishes/vetting_review.html",
         wish=wish,
@@ -426,7 +437,7 @@ def vetting_review(wish_id: int):
         note_form=NoteForm(),
         reason_form=ReasonForm(),
         own_draft=wish.created_by_id == current_user.id,
-    )
+    ), status
 
 
 @bp.post(f"{STAFF}/wishes/<int:wish_id>/approve")
@@ -453,6 +464,8 @@ def _vet(wish_id: int, action, success: str):
     except DomainError as exc:
         db.session.rollback()
         flash(str(exc.fields.get("reason") or exc.message), "error")
+        if isinstance(exc, ValidationError):
+            return _review_page(services.get_wish(wish_id), 422)
         return redirect(url_for("wishes.vetting_review", wish_id=wish_id))
     flash(success, "success")
     return redirect(url_for("wishes.vetting_queue"))

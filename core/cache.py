@@ -1,0 +1,250 @@
+"""A response cache for anonymous GETs of the public wish lists that is never stale.
+
+Every transaction that changes what a public list shows also changes one number, the
+public catalogue version, before it commits. A cached body is stored with the version it
+was rendered at and is served only while the database still holds that version, so the
+first request after a claim, a publication or a release renders afresh. Each request pays
+for one primary-key read of that number instead of the list queries and the template.
+
+The version is read before the page's own queries, so a page is never filed under a
+version newer than its data. Each worker process keeps its own small LRU store. Responses
+for signed-in visitors, requests with pending flash messages, requests that set cookies
+(`?lang=`) and anything but a plain 200 are neither served from nor stored in the cache.
+Cached responses carry a strong ETag (a digest of the body) and answer If-None-Match
+with 304.
+"""
+
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from functools import wraps
+
+from flask import current_app, request, session
+from flask_babel import get_babel
+from sqlalchemy import BigInteger, Column, Integer, Table, create_engine, event, text
+from sqlalchemy.orm import Session
+
+from core.clock import local_today
+from core.extensions import db
+
+#: One row (id = 1). A row created anew starts from the clock in microseconds, so a
+#: database that is emptied and filled again never repeats a version seen before.
+public_catalogue = Table(
+    "public_catalogue",
+    db.metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
+_READ = "SELECT version FROM public_catalogue WHERE id = 1"
+_BUMP = text(
+    "INSERT INTO public_catalogue (id, version) VALUES (1, :start) "
+    "ON CONFLICT (id) DO UPDATE SET version = public_catalogue.version + 1"
+)
+_CHANGED = "public_catalogue_changed"
+DEFAULT_SIZE = 256
+
+
+# --- the version ------------------------------------------------------------------------------
+
+
+def catalogue_changed(session: Session | None = None) -> None:
+    """Say that the current transaction changes the public lists; the bump happens at commit."""
+    (session or db.session).info[_CHANGED] = True
+
+
+def current_version() -> int | None:
+    """The committed version: one SELECT by primary key, outside the request's ORM session."""
+    engine = _reader()
+    try:
+        return _read(engine)
+    except engine.dialect.loaded_dbapi.Error:
+        if engine is db.engine:
+            raise
+        # The server dropped the reader's connections (a restart, a failover): start afresh once.
+        engine.dispose()
+        return _read(engine)
+
+
+def _read(engine) -> int | None:
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(_READ)
+        row = cursor.fetchone()
+        cursor.close()
+    except engine.dialect.loaded_dbapi.Error:
+        connection.invalidate()
+        raise
+    finally:
+        connection.close()
+    return row[0] if row else None
+
+
+_readers: dict[tuple, object] = {}
+_readers_lock = threading.Lock()
+
+
+def _reader():
+    """The engine the version is read with.
+
+    SQLite: the app's own engine, whose connections already run without driver-managed
+    transactions. PostgreSQL: a small autocommit pool of this process's own, so that a
+    read is one round trip, without the app pool's pre-ping, BEGIN and ROLLBACK.
+    """
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return engine
+    key = (os.getpid(), engine.url)
+    reader = _readers.get(key)
+    if reader is None:
+        with _readers_lock:
+            reader = _readers.get(key)
+            if reader is None:
+                reader = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=4)
+                _readers[key] = reader
+    return reader
+
+
+def _watched(objects) -> bool:
+    from wishes.models import Child, Claim, Wish
+
+    return any(isinstance(obj, (Wish, Child, Claim)) for obj in objects)
+
+
+@event.listens_for(Session, "before_flush")
+def _note_orm_changes(session, _flush_context, _instances):
+    if not session.info.get(_CHANGED) and _watched([*session.new, *session.dirty, *session.deleted]):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "before_commit")
+def _bump_before_commit(session):
+    # Only the outermost commit bumps, so the row's lock is the transaction's last and is
+    # held just through the commit. before_commit runs ahead of the commit's last flush,
+    # so objects still pending count too.
+    if session.in_nested_transaction():
+        return
+    if session.info.get(_CHANGED) or _watched([*session.new, *session.dirty, *session.deleted]):
+        session.connection().execute(_BUMP, {"start": time.time_ns() // 1000})
+        session.info.pop(_CHANGED, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_CHANGED, None)
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    version: int
+    body: bytes
+    etag: str
+    #: The headers of a full answer; a 304 sends the same less Content-Type.
+    headers: tuple[tuple[str, str], ...]
+
+
+class _Store:
+    def __init__(self):
+        self._entries: OrderedDict[tuple, Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Entry | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: tuple, entry: Entry, size: int) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+store = _Store()
+
+
+def _cacheable() -> bool:
+    # Flask-Login's own evidence of a signed-in visitor, read without loading anyone:
+    # a user id in the session or a remember-me cookie.
+    return (
+        current_app.config.get("RESPONSE_CACHE", True)
+        and request.method in ("GET", "HEAD")
+        and "lang" not in request.args
+        and "_user_id" not in session
+        and "_flashes" not in session
+        and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies
+    )
+
+
+def _locale() -> str:
+    # The app's own choice, as a string: parsing it into a babel Locale costs more than a hit.
+    selector = get_babel().locale_selector
+    return str((selector() if selector else None) or get_babel().instance.default_locale)
+
+
+def _key() -> tuple[str, tuple, str, date]:
+    # The local date is part of the key: a child's age on the page changes at midnight.
+    return request.path, tuple(sorted(request.args.items(multi=True))), _locale(), local_today()
+
+
+def _entry(version: int, response) -> Entry:
+    body = response.get_data()
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    headers = (
+        ("Content-Type", response.content_type),
+        ("ETag", f'"{etag}"'),
+        # Any copy kept by a browser or a proxy must be checked with us before use.
+        ("Cache-Control", "no-cache"),
+        ("Vary", "Cookie, Accept-Language"),
+    )
+    return Entry(version, body, etag, headers)
+
+
+def _respond(entry: Entry):
+    if "If-None-Match" in request.headers and request.if_none_match.contains(entry.etag):
+        return current_app.response_class(status=304, headers=entry.headers[1:])
+    return current_app.response_class(entry.body, headers=entry.headers)
+
+
+def public_page(view):
+    """Serve a public list view from the cache for anonymous visitors."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not _cacheable():
+            return view(*args, **kwargs)
+        version = current_version()
+        if version is None:
+            return view(*args, **kwargs)
+        key = _key()
+        entry = store.get(key)
+        if entry is None or entry.version != version:
+            response = current_app.make_response(view(*args, **kwargs))
+            if (
+                response.status_code != 200
+                or response.direct_passthrough
+                or "Set-Cookie" in response.headers
+                or session.modified
+            ):
+                return response
+            entry = _entry(version, response)
+            store.put(key, entry, current_app.config.get("RESPONSE_CACHE_SIZE", DEFAULT_SIZE))
+        return _respond(entry)
+
+    return wrapped
