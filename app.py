@@ -1,6 +1,6 @@
 """The application factory: configuration, extensions, blueprints, CLI, errors, logging."""
 
-from flask import Flask, abort, g, request
+from flask import Flask, abort, request
 
 from core.config import Config
 
@@ -12,9 +12,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     if not app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
-        from core.database import sqlite_engine_options
+        from core.database import engine_options
 
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -68,10 +68,6 @@ def _init_extensions(app: Flask) -> None:
         # Staff pages write on GET too (reading a child's file is audited).
         safe = request.method in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/staff/")
         set_write_intent(not safe)
-
-    @app.before_request
-    def _remember_locale_choice():
-        g.lang_choice = request.args.get("lang")
 
     @app.before_request
     def _refuse_nul_characters():

@@ -31,10 +31,12 @@ def read_only():
         _write_intent.reset(token)
 
 
-def sqlite_engine_options(uri: str) -> dict:
+def engine_options(uri: str) -> dict:
+    # Bound values (a child's name, a phone) never appear in SQLAlchemy's error messages.
+    options: dict = {"hide_parameters": True}
     if not uri.startswith("sqlite"):
-        return {"pool_pre_ping": True}
-    return {"connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False}}
+        return {**options, "pool_pre_ping": True}
+    return {**options, "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False}}
 
 
 def tune_engine(engine: Engine) -> None:

@@ -1,11 +1,13 @@
 """Domain errors raised by services, and how the web turns them into responses."""
 
 import logging
+import traceback
 
 from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -91,6 +93,23 @@ def _render_error(status: int, message, fields=None, code=None):
     return render_template("errors/error.html", status=status, message=message), status
 
 
+def _log_unhandled(exc: Exception) -> None:
+    if isinstance(exc, DBAPIError):
+        # A driver's message can quote the row it refused ("Failing row contains …", "Key (…)=(…)"):
+        # log what kind of error it was and where, never its text.
+        logger.error(
+            "database error",
+            extra={
+                "path": request.path,
+                "error": type(exc.orig).__name__,
+                "sqlstate": getattr(exc.orig, "sqlstate", None),
+                "traceback": "".join(traceback.format_tb(exc.__traceback__)),
+            },
+        )
+        return
+    logger.exception("unhandled error", extra={"path": request.path})
+
+
 def register_error_handlers(app):
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
@@ -115,8 +134,8 @@ def register_error_handlers(app):
 
     @app.errorhandler(Exception)
     def unhandled(exc: Exception):
-        logger.exception("unhandled error", extra={"path": request.path})
         from core.extensions import db
 
+        _log_unhandled(exc)
         db.session.rollback()
         return _render_error(500, _HTTP_MESSAGES[500], code="internal_error")

@@ -1,6 +1,6 @@
 """Locale choice (zh_CN first, en) and the helpers templates use."""
 
-from flask import current_app, g, has_request_context, request, url_for
+from flask import current_app, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -16,14 +16,15 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    choice = getattr(g, "lang_choice", None) or request.cookies.get(COOKIE)
+    # Read from the request itself: the CSRF check answers before any before_request hook.
+    choice = request.args.get("lang") or request.cookies.get(COOKIE)
     if choice in languages:
         return choice
     return request.accept_languages.best_match(languages, default=current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def persist_locale_choice(response):
-    choice = getattr(g, "lang_choice", None)
+    choice = request.args.get("lang") if has_request_context() else None
     if choice in current_app.config["LANGUAGES"]:
         response.set_cookie(COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -57,7 +57,7 @@ def save_image(stream, field: str = "photo") -> str:
 
 
 def discard_image(name: str | None) -> None:
-    """Remove a stored image that nothing will point to, because its request failed."""
+    """Remove a stored image nothing points to any more (its request failed, or it was replaced)."""
     if name and STORED_NAME.match(name):
         (_folder() / name).unlink(missing_ok=True)
 

@@ -392,3 +392,28 @@ def test_staff_routes_refuse_anonymous_and_donors(app, world):
                 _check_staff_refusal(url, response, signed_in)
                 assert_clean(f"{method} {url}", response)
     assert snapshot() == before
+
+
+def test_a_database_error_is_logged_without_the_values_it_quotes(app, db, caplog, monkeypatch):
+    """PostgreSQL quotes the refused row in its message; the log keeps only the kind of error."""
+    from sqlalchemy.exc import IntegrityError
+
+    from wishes import services as wish_services
+
+    class DriverError(Exception):
+        sqlstate = "23505"
+
+    refused = IntegrityError("INSERT INTO children …", {}, DriverError("Key (case_no)=(CANARYDBERR1) already exists."))
+
+    def refuse(*_args, **_kwargs):
+        raise refused
+
+    monkeypatch.setattr(wish_services, "claim_wish", refuse)
+    wish = make_wish()
+    with caplog.at_level("INFO"):
+        response = app.test_client().post(f"/api/v1/wishes/{wish.public_id}/claim", json={"name": "甲", "contact": "13800001234"})
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_error"
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "database error" in logged and "23505" in logged
+    assert "CANARYDBERR1" not in logged

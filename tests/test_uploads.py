@@ -224,3 +224,13 @@ def test_the_photo_is_private(app, guest, db):
             response = client.get(f"/staff/claims/{c.id}/photo")
             assert response.status_code == 200 and response.mimetype == "image/jpeg"
             assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_replaced_photo_is_removed_from_disk(app, guest):
+    client = client_for(app)
+    assert upload(client, guest["token"], jpeg_with_exif()).status_code == 302
+    first = stored_path(app, guest["claim"].id)
+    assert upload(client, guest["token"], noisy_jpeg(), note="换一张更清楚的").status_code == 302
+    second = stored_path(app, guest["claim"].id)
+    assert second != first and second.is_file()
+    assert not first.exists()

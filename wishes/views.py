@@ -189,7 +189,7 @@ def report_delivery(token: str | None = None, claim_id: str | None = None):
     claim, ref = _resolve_claim(token, claim_id)
     form = DeliveryForm()
     if form.validate():
-        photo = None
+        photo, previous = None, claim.delivery_photo
         try:
             if form.photo.data and form.photo.data.filename:
                 photo = save_image(form.photo.data.stream)
@@ -202,6 +202,8 @@ def report_delivery(token: str | None = None, claim_id: str | None = None):
                 raise
             apply_errors(form, exc)
         else:
+            if photo and previous:
+                discard_image(previous)
             flash(_("Thank you! The caseworker will confirm when the gift has reached the child."), "success")
             return redirect(url_for("wishes.manage_claim", **ref))
     return _manage_page(claim, ref, 422, delivery_form=form)
