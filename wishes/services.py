@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from core import audit, cache
 from core.audit import Actor
@@ -176,10 +177,18 @@ def open_child_file(actor: User, child: Child) -> Child:
 
 
 def children_for(actor: User) -> list[Child]:
-    query = select(Child).order_by(Child.created_at.desc())
+    query = select(Child).options(selectinload(Child.wishes)).order_by(Child.created_at.desc())
     if not actor.has_role(Role.SUPERVISOR):
         query = query.where(Child.caseworker_id == actor.id)
     return list(db.session.scalars(query))
+
+
+def wishes_for(actor: User) -> list[Wish]:
+    """Wishes of the actor's children (every child's, for a supervisor), newest first."""
+    query = select(Wish).join(Child).order_by(Wish.created_at.desc())
+    if not actor.has_role(Role.SUPERVISOR):
+        query = query.where(Child.caseworker_id == actor.id)
+    return list(db.session.scalars(query).unique())
 
 
 def get_child(child_id: int) -> Child:

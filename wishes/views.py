@@ -350,9 +350,7 @@ def edit_wish(wish_id: int):
 @bp.get(f"{STAFF}/wishes")
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def staff_wishes():
-    children = services.children_for(current_user)
-    wishes = sorted((w for c in children for w in c.wishes), key=lambda w: w.created_at, reverse=True)
-    return render_template("wishes/staff_wishes.html", wishes=wishes)
+    return render_template("wishes/staff_wishes.html", wishes=services.wishes_for(current_user))
 
 
 @bp.get(f"{STAFF}/wishes/<int:wish_id>")
