@@ -1,0 +1,688 @@
+"""The benchmark behind `make bench`: the public list, the list API and a claim storm under gunicorn.
+
+One run:
+  1. builds a fresh database (a temporary SQLite file, or the PostgreSQL database given with
+     --postgres URL / BENCH_DATABASE_URL, whose schema is dropped and rebuilt), applies the
+     migrations, loads the demo data and bulk-inserts 10,000 published wishes;
+  2. serves bench/bare_app.py (one Flask route answering "ok") under gunicorn and measures it;
+  3. serves the real app with the same gunicorn settings, checks that a claim shows on both
+     lists at once (20 claims, each followed by GETs that land on any worker), and measures
+     `GET /` and `GET /api/v1/wishes`, each as a ratio of the bare route (target: >= 0.5),
+     plus `GET /` answered 304 to If-None-Match;
+  4. for context, serves bench/floor_app.py (the real app with the response cache off and one
+     do-nothing route) and measures that route (the floor set by the app's own per-request
+     hooks) and both lists rendered on every request;
+  5. storms `POST /api/v1/wishes/<id>/claim` from 100 concurrent clients (target: p99 < 150 ms
+     on PostgreSQL) and then checks the database for double claims;
+  6. prints a table and writes bench/out/latest.json.
+
+GET figures come from interleaved rounds (bare, page, API, … in turn, five times), so that
+load from other work on the machine falls on all of them alike.
+
+The load generator is wrk (Debian: `apt-get install -y wrk`); without it a threaded Python
+client stands in and every figure is labelled as such. All traffic goes to 127.0.0.1.
+"""
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+OUT = BENCH / "out"
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+
+LIST_TARGET = 0.5
+CLAIM_P99_TARGET_MS = 150
+
+
+def log(message: str) -> None:
+    print(f"[bench] {message}", flush=True)
+
+
+# --- the database -----------------------------------------------------------------------------
+
+
+def sqlalchemy_url(url: str) -> str:
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database or ""
+    if name == "test" or "bench" not in name:
+        raise SystemExit(
+            f"refusing to wipe the PostgreSQL database {name!r}: the bench drops its schema, so give it a "
+            "database of its own whose name contains 'bench' (createdb -h 127.0.0.1 -U postgres bench)"
+        )
+    engine = create_engine(sqlalchemy_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def run_step(args: list[str], env: dict, what: str) -> None:
+    started = time.perf_counter()
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
+        raise SystemExit(f"{what} failed")
+    log(f"{what}: {time.perf_counter() - started:.1f} s")
+
+
+def ensure_translations(env: dict) -> None:
+    if not list((ROOT / "translations").glob("*/LC_MESSAGES/messages.mo")):
+        run_step([str(BIN / "pybabel"), "compile", "-d", "translations"], env, "compile translations")
+
+
+# --- gunicorn ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One gunicorn master that we start and stop ourselves."""
+
+    def __init__(self, spec: str, env: dict, settings: dict, logfile: Path, pythonpath: Path | None = None):
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        args = [
+            str(BIN / "gunicorn"),
+            "--bind", f"{HOST}:{self.port}",
+            "--workers", str(settings["workers"]),
+            "--worker-class", settings["worker_class"],
+            "--threads", str(settings["threads"]),
+            "--backlog", "2048",
+            "--log-level", "warning",
+            "--error-logfile", str(logfile),
+        ]  # fmt: skip
+        if pythonpath:
+            args += ["--pythonpath", str(pythonpath)]
+        self.logfile = logfile
+        self.proc = subprocess.Popen(
+            [*args, spec], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def wait_ready(self, path: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(self.url + path, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        tail = self.logfile.read_text(errors="replace")[-3000:] if self.logfile.exists() else ""
+        raise SystemExit(f"gunicorn did not answer on {self.url}{path}\n{tail}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+# --- load generators --------------------------------------------------------------------------
+
+
+def wrk_threads(connections: int) -> int:
+    return max(1, min(os.cpu_count() or 1, connections))
+
+
+def run_wrk(url: str, seconds: float, connections: int, script: Path, script_args: list[str] = (), headers=()) -> dict:
+    args = [
+        "wrk", "--latency", "--timeout", "10s",
+        "-t", str(wrk_threads(connections)), "-c", str(connections), "-d", f"{max(1, round(seconds))}s",
+        "-s", str(script),
+    ]  # fmt: skip
+    for header in headers:
+        args += ["-H", header]
+    args.append(url)
+    if script_args:
+        args += ["--", *script_args]
+    result = subprocess.run(args, capture_output=True, text=True)
+    for line in result.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            data = json.loads(line[len("BENCH_JSON ") :])
+            break
+    else:
+        raise SystemExit(f"wrk gave no result:\n{result.stdout}\n{result.stderr}")
+    seconds = data["duration_us"] / 1e6
+    lat = data["latency_us"]
+    out = {
+        "client": "wrk",
+        "connections": connections,
+        "seconds": round(seconds, 2),
+        "requests": data["requests"],
+        "rps": round(data["requests"] / seconds, 1),
+        "p50_ms": round(lat["p50"] / 1000, 2),
+        "p90_ms": round(lat["p90"] / 1000, 2),
+        "p99_ms": round(lat["p99"] / 1000, 2),
+        "max_ms": round(lat["max"] / 1000, 2),
+        "bytes_per_request": round(data["bytes"] / max(1, data["requests"])),
+        "errors": data["errors"],
+    }
+    if "status" in data:
+        out["status"] = data["status"]
+    return out
+
+
+class PyClient:
+    """The fallback when wrk is missing: closed-loop keep-alive clients, one thread each.
+
+    The clients share the GIL with each other, so this measures much less than wrk would.
+    """
+
+    def __init__(self, url: str, seconds: float, connections: int, make_request, headers=()):
+        self.host, self.port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+        self.seconds, self.connections, self.make_request = seconds, connections, make_request
+        self.headers = dict(h.split(": ", 1) for h in headers)
+        self.lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.statuses: dict[str, int] = {}
+        self.errors = 0
+        self.bytes = 0
+        #: public id of a claimed wish -> how many 201s named it
+        self.won: dict[str, int] = {}
+
+    def _loop(self, deadline: float) -> None:
+        conn = http.client.HTTPConnection(self.host, int(self.port), timeout=10)
+        lat, statuses, nbytes, errors, won = [], {}, 0, 0, []
+        while time.monotonic() < deadline:
+            method, path, body = self.make_request()
+            headers = dict(self.headers)
+            if body is not None:
+                headers["Content-Type"] = "application/json"
+            started = time.perf_counter()
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                nbytes += len(data)
+            except (OSError, http.client.HTTPException):
+                errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection(self.host, int(self.port), timeout=10)
+                continue
+            lat.append(time.perf_counter() - started)
+            key = str(response.status)
+            if response.status == 201 and method == "POST":
+                won.append(json.loads(data)["claim"]["wish"])
+            statuses[key] = statuses.get(key, 0) + 1
+            if response.getheader("Connection", "").lower() == "close":
+                conn.close()
+        conn.close()
+        with self.lock:
+            self.latencies += lat
+            self.bytes += nbytes
+            self.errors += errors
+            for key, n in statuses.items():
+                self.statuses[key] = self.statuses.get(key, 0) + n
+            for wish in won:
+                self.won[wish] = self.won.get(wish, 0) + 1
+
+    def run(self) -> dict:
+        started = time.monotonic()
+        deadline = started + self.seconds
+        threads = [threading.Thread(target=self._loop, args=(deadline,)) for _ in range(self.connections)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.monotonic() - started
+        lat = sorted(self.latencies) or [0.0]
+
+        def pct(p: float) -> float:
+            return round(lat[min(len(lat) - 1, int(len(lat) * p / 100))] * 1000, 2)
+
+        n = len(self.latencies)
+        non_2xx = sum(v for k, v in self.statuses.items() if not k.startswith(("2", "3")))
+        return {
+            "client": "python-threaded (wrk not installed; figures are far below what wrk would measure)",
+            "connections": self.connections,
+            "seconds": round(seconds, 2),
+            "requests": n,
+            "rps": round(n / seconds, 1),
+            "p50_ms": pct(50),
+            "p90_ms": pct(90),
+            "p99_ms": pct(99),
+            "max_ms": round(lat[-1] * 1000, 2),
+            "bytes_per_request": round(self.bytes / max(1, n)),
+            "errors": {"connect": self.errors, "read": 0, "write": 0, "status": non_2xx, "timeout": 0},
+            "statuses": self.statuses,
+        }
+
+
+def measure_once(url: str, seconds: float, args, headers=()) -> dict:
+    if args.wrk:
+        return run_wrk(url, seconds, args.connections, BENCH / "report.lua", headers=headers)
+    base, _, path = url.partition("//")[2].partition("/")
+    return PyClient(f"http://{base}", seconds, args.connections, lambda: ("GET", "/" + path, None), headers).run()
+
+
+def measure_interleaved(targets: dict[str, tuple[str, list[str]]], args) -> dict[str, dict]:
+    """Measure every target in turn, round after round, so drifting load on a shared machine
+    falls on all of them alike. Requests and seconds add up over the rounds; p50 is the
+    median of the rounds' p50s and p99 the worst round's."""
+    rounds = max(1, args.rounds)
+    share = args.duration / rounds
+    for url, headers in targets.values():
+        measure_once(url, args.warmup, args, headers)
+    runs: dict[str, list[dict]] = {name: [] for name in targets}
+    for r in range(rounds):
+        log(f"round {r + 1}/{rounds}: " + ", ".join(targets) + f" ({share:.1f} s each)")
+        for name, (url, headers) in targets.items():
+            runs[name].append(measure_once(url, share, args, headers))
+    merged = {}
+    for name, parts in runs.items():
+        requests = sum(p["requests"] for p in parts)
+        seconds = sum(p["seconds"] for p in parts)
+        merged[name] = {
+            "client": parts[0]["client"],
+            "connections": parts[0]["connections"],
+            "rounds": len(parts),
+            "seconds": round(seconds, 2),
+            "requests": requests,
+            "rps": round(requests / seconds, 1),
+            "rps_by_round": [p["rps"] for p in parts],
+            "p50_ms": sorted(p["p50_ms"] for p in parts)[len(parts) // 2],
+            "p90_ms": max(p["p90_ms"] for p in parts),
+            "p99_ms": max(p["p99_ms"] for p in parts),
+            "max_ms": max(p["max_ms"] for p in parts),
+            "bytes_per_request": parts[0]["bytes_per_request"],
+            "errors": {k: sum(p["errors"][k] for p in parts) for k in parts[0]["errors"]},
+        }
+    return merged
+
+
+def measure_claims(url: str, ids_file: Path, ids: list[str], args) -> tuple[dict, dict[str, int]]:
+    """The storm's figures, and how many 201s the clients saw for each wish."""
+    if args.wrk:
+        won_file = ids_file.with_name("won.txt")
+        script_args = [str(ids_file), str(args.repeats), str(won_file)]
+        result = run_wrk(url + "/", args.duration, args.claim_clients, BENCH / "claims.lua", script_args)
+        won = {}
+        for line in won_file.read_text().splitlines():
+            wish, n = line.split()
+            won[wish] = int(n)
+        return result, won
+    counter = iter(range(10**9))
+    lock = threading.Lock()
+    spread = wrk_threads(args.claim_clients)
+
+    def claim_request():
+        with lock:
+            n = next(counter)
+        wish = ids[(n // (args.repeats * spread)) % len(ids)]
+        body = json.dumps({"name": f"bench-{n}", "contact": "13800001234"})
+        return "POST", f"/api/v1/wishes/{wish}/claim", body
+
+    client = PyClient(url, args.duration, args.claim_clients, claim_request)
+    result = client.run()
+    s = result["statuses"]
+    result["status"] = {
+        "201": s.get("201", 0),
+        "409": s.get("409", 0),
+        "other": sum(v for k, v in s.items() if k not in ("201", "409")),
+    }
+    return result, client.won
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def default_settings(args) -> dict:
+    cores = os.cpu_count() or 1
+    return {
+        "workers": args.workers or 2 * cores,
+        "worker_class": args.worker_class,
+        "threads": args.threads,
+    }
+
+
+def app_env(database_url: str, tmp: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "REDIS_URL")}
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "RATELIMIT_ENABLED": "0",
+            "LOG_LEVEL": "WARNING",
+            "SECRET_KEY": "bench-only-secret",
+            "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+            "UPLOAD_FOLDER": str(tmp / "uploads"),
+            "FLASK_APP": "app",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    return env
+
+
+def db_figures(engine) -> dict:
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        return {
+            "claims": conn.scalar(text("SELECT count(*) FROM claims")),
+            "active_claims": conn.scalar(text("SELECT count(*) FROM claims WHERE status = 'active'")),
+            "wishes_with_several_active_claims": conn.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT wish_id FROM claims WHERE status = 'active' "
+                    "GROUP BY wish_id HAVING count(*) > 1) AS doubled"
+                )
+            ),
+            "claimed_wishes_without_one_active_claim": conn.scalar(
+                text(
+                    "SELECT count(*) FROM wishes w WHERE w.status = 'claimed' AND "
+                    "(SELECT count(*) FROM claims c WHERE c.wish_id = w.id AND c.status = 'active') <> 1"
+                )
+            ),
+            "claimed_wishes": conn.scalar(text("SELECT count(*) FROM wishes WHERE status = 'claimed'")),
+        }
+
+
+def check_pages(url: str, expect_wishes: int) -> dict:
+    with urllib.request.urlopen(url + "/", timeout=10) as r:
+        page = r.read()
+        if r.status != 200 or b"<html" not in page:
+            raise SystemExit(f"GET / answered {r.status}")
+        etag = r.headers.get("ETag")
+    with urllib.request.urlopen(url + "/api/v1/wishes", timeout=10) as r:
+        body = json.loads(r.read())
+    if body.get("total", 0) < expect_wishes or len(body.get("items", [])) == 0:
+        raise SystemExit(f"the list API shows {body.get('total')} wishes, expected at least {expect_wishes}")
+    return {"list_page_bytes": len(page), "api_total": body["total"], "list_etag": etag}
+
+
+def check_freshness(url: str, times: int = 20) -> dict:
+    """Claim the newest wish and look at both lists at once, again and again, so that the
+    requests land on different workers: a claimed wish must never be listed as open."""
+    stale = 0
+    for _ in range(times):
+        with urllib.request.urlopen(url + "/api/v1/wishes?per_page=3", timeout=10) as r:
+            wish = json.loads(r.read())["items"][0]["id"]
+        claim = urllib.request.Request(
+            url + f"/api/v1/wishes/{wish}/claim",
+            data=json.dumps({"name": "freshness", "contact": "13800001234"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(claim, timeout=10) as r:
+            if r.status != 201:
+                raise SystemExit(f"the freshness claim answered {r.status}")
+        for path in ("/api/v1/wishes?per_page=3", "/"):
+            with urllib.request.urlopen(url + path, timeout=10) as r:
+                stale += wish in r.read().decode()
+    return {"claims": times, "stale_answers": stale}
+
+
+def run(args) -> dict:
+    from sqlalchemy import create_engine, text
+
+    tmp = Path(tempfile.mkdtemp(prefix="weixinyuan-bench-"))
+    try:
+        if args.postgres:
+            reset_postgres(args.postgres)
+            database_url = args.postgres
+            backend = "postgresql"
+        else:
+            database_url = f"sqlite:///{tmp / 'bench.db'}"
+            backend = "sqlite"
+        safe_url = database_url.split("@")[-1] if "@" in database_url else database_url
+        log(f"database: {backend} ({safe_url}); work directory {tmp}")
+        env = app_env(database_url, tmp)
+        ensure_translations(env)
+        run_step([str(BIN / "flask"), "--app", "app", "db", "upgrade"], env, "flask db upgrade")
+        run_step([str(BIN / "flask"), "--app", "app", "seed-demo"], env, "flask seed-demo")
+        run_step(
+            [sys.executable, str(BENCH / "seed_bulk.py"), "--wishes", str(args.wishes)],
+            env,
+            f"bulk insert of {args.wishes} wishes",
+        )
+
+        engine = create_engine(sqlalchemy_url(database_url))
+        with engine.connect() as conn:
+            ids = sorted(conn.scalars(text("SELECT public_id FROM wishes WHERE status = 'published'")))
+        random.Random(7).shuffle(ids)
+        ids_file = tmp / "wish_ids.txt"
+        ids_file.write_text("\n".join(ids) + "\n")
+
+        settings = default_settings(args)
+        results: dict = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "database": backend,
+            "published_wishes": len(ids),
+            "cores": os.cpu_count(),
+            "gunicorn": {**settings, "backlog": 2048, "access_log": False},
+            "env": {"RATELIMIT_ENABLED": "0", "LOG_LEVEL": "WARNING"},
+            "load_generator": "wrk" if args.wrk else "python-threaded",
+            "duration_s": args.duration,
+            "warmup_s": args.warmup,
+            "rounds": args.rounds,
+            "get_connections": args.connections,
+            "claim_clients": args.claim_clients,
+            "claim_attempts_per_wish": args.repeats * wrk_threads(args.claim_clients),
+            "loadavg_start": [round(x, 2) for x in os.getloadavg()],
+        }
+
+        log(
+            f"gunicorn: {settings['workers']} workers, {settings['worker_class']}, {settings['threads']} threads; LOG_LEVEL=WARNING, RATELIMIT_ENABLED=0"
+        )
+        uncached_spec = 'floor_app:make({"RESPONSE_CACHE": False})'
+        with (
+            Server("bare_app:app", env, settings, tmp / "bare.log", pythonpath=BENCH) as bare,
+            Server("app:create_app()", env, settings, tmp / "app.log") as server,
+            Server(uncached_spec, env, settings, tmp / "uncached.log", pythonpath=BENCH)
+            if args.uncached
+            else contextlib.nullcontext() as plain,
+        ):
+            bare.wait_ready("/")
+            server.wait_ready("/healthz")
+            results["freshness"] = check_freshness(server.url)
+            log(
+                f"freshness: {results['freshness']['claims']} claims, {results['freshness']['stale_answers']} stale list answers"
+            )
+            results["checks"] = check_pages(server.url, args.wishes)
+            targets = {
+                "bare": (bare.url + "/", []),
+                "list_page": (server.url + "/", []),
+                "list_api": (server.url + "/api/v1/wishes", []),
+            }
+            etag = results["checks"].get("list_etag")
+            if etag and not args.skip_conditional:
+                targets["list_page_304"] = (server.url + "/", [f"If-None-Match: {etag}"])
+            if plain is not None:
+                plain.wait_ready("/healthz")
+                targets["app_floor"] = (plain.url + "/_bench/floor", [])
+                targets["list_page_uncached"] = (plain.url + "/", [])
+                targets["list_api_uncached"] = (plain.url + "/api/v1/wishes", [])
+            log(f"GET measurements, {args.connections} connections: " + ", ".join(targets))
+            results.update(measure_interleaved(targets, args))
+            for name in targets:
+                if name != "bare":
+                    results[name]["ratio_to_bare"] = round(results[name]["rps"] / results["bare"]["rps"], 3)
+
+            for idle in (bare, plain):
+                if idle is not None:
+                    idle.stop()
+            before = db_figures(engine)
+            log(f"claim storm: {args.duration} s, {args.claim_clients} concurrent clients")
+            storm, won = measure_claims(server.url, ids_file, ids, args)
+            # Requests still in flight when the clock ran out finish on the server unseen:
+            # let them land before counting.
+            time.sleep(2)
+            after = db_figures(engine)
+            s = storm["status"]
+            storm["errors"] = {**storm["errors"], "status": s["other"]}
+            storm["claims_created"] = after["claims"] - before["claims"]
+            storm["claims_unseen_at_cutoff"] = storm["claims_created"] - s["201"]
+            storm["wishes_with_several_201"] = sum(1 for n in won.values() if n > 1)
+            storm["wishes_with_several_active_claims"] = after["wishes_with_several_active_claims"]
+            storm["claimed_wishes_without_one_active_claim"] = after["claimed_wishes_without_one_active_claim"]
+            storm["double_claims"] = storm["wishes_with_several_201"] + storm["wishes_with_several_active_claims"]
+            storm["consistent"] = (
+                storm["double_claims"] == 0
+                and storm["claimed_wishes_without_one_active_claim"] == 0
+                and 0 <= storm["claims_unseen_at_cutoff"] <= args.claim_clients
+                and sum(won.values()) == s["201"]
+            )
+            results["claims"] = storm
+            tail = (
+                (tmp / "app.log").read_text(errors="replace").strip().splitlines()[-5:]
+                if (tmp / "app.log").exists()
+                else []
+            )
+            results["app_log_tail"] = tail
+        engine.dispose()
+        results["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+        return results
+    finally:
+        if args.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def print_table(r: dict) -> None:
+    def row(name: str, m: dict, ratio=True) -> str:
+        ratio_text = f"{m['ratio_to_bare']:.3f}" if ratio and "ratio_to_bare" in m else "-"
+        errors = sum(m["errors"].values())
+        return f"{name:<34}{m['rps']:>10.1f}{ratio_text:>8}{m['p50_ms']:>10.1f}{m['p99_ms']:>10.1f}{errors:>8}"
+
+    g = r["gunicorn"]
+    print()
+    print(f"微心愿 benchmark — {r['database']}, {r['published_wishes']} published wishes, {r['when']}")
+    print(
+        f"gunicorn {g['workers']} workers × {g['threads']} threads ({g['worker_class']}) for both apps; "
+        f"LOG_LEVEL=WARNING, RATELIMIT_ENABLED=0, no access log; {r['cores']} cores"
+    )
+    print(
+        f"load generator: {r['load_generator']}; {r['duration_s']} s per GET measurement in {r['rounds']} interleaved rounds "
+        f"after {r['warmup_s']} s warm-up (p99 = worst round); claim storm {r['duration_s']} s"
+    )
+    print(
+        f"load average at start {r['loadavg_start']}, at end {r['loadavg_end']} (other work on the machine skews the figures)"
+    )
+    print()
+    print(f"{'':<34}{'req/s':>10}{'ratio':>8}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    print(row(f"bare Flask 'ok' ({r['get_connections']} conns)", r["bare"], ratio=False))
+    lp, la = r["list_page"], r["list_api"]
+    print(row("GET / (public list page)", lp) + ("  ok" if lp["ratio_to_bare"] >= LIST_TARGET else "  BELOW 0.5"))
+    print(row("GET /api/v1/wishes", la) + ("  ok" if la["ratio_to_bare"] >= LIST_TARGET else "  BELOW 0.5"))
+    if "list_page_304" in r:
+        print(row("GET / If-None-Match (304)", r["list_page_304"]))
+    if "list_page_uncached" in r:
+        print(row("app floor: 'ok' route in the app", r["app_floor"]))
+        print(row("GET / with the cache off", r["list_page_uncached"]))
+        print(row("GET /api/v1/wishes, cache off", r["list_api_uncached"]))
+    f = r["freshness"]
+    print(
+        f"{'':<34}freshness: {f['claims']} claims each followed at once by GET of both lists: "
+        f"{f['stale_answers']} stale answers"
+    )
+    c = r["claims"]
+    print(
+        row(f"POST claim ({r['claim_clients']} clients)", c, ratio=False)
+        + ("  ok" if c["p99_ms"] < CLAIM_P99_TARGET_MS else f"  p99 over {CLAIM_P99_TARGET_MS} ms")
+    )
+    s = c["status"]
+    print()
+    print(
+        f"claim storm: {c['requests']} attempts in {c['seconds']} s = {c['rps']:.1f} attempts/s; "
+        f"p50 {c['p50_ms']:.1f} ms, p90 {c['p90_ms']:.1f} ms, p99 {c['p99_ms']:.1f} ms, max {c['max_ms']:.1f} ms"
+    )
+    print(
+        f"  statuses: 201 × {s['201']}, 409 × {s['409']}, other × {s['other']}; "
+        f"each wish tried {r['claim_attempts_per_wish']} times at once"
+    )
+    print(
+        f"  database afterwards: {c['claims_created']} claims created for {s['201']} × 201 "
+        f"({c['claims_unseen_at_cutoff']} answered after the clients stopped listening); "
+        f"{c['wishes_with_several_active_claims']} wishes with more than one active claim; "
+        f"{c['claimed_wishes_without_one_active_claim']} claimed wishes without exactly one active claim; "
+        f"{c['wishes_with_several_201']} wishes answered 201 more than once"
+    )
+    print(f"  double claims: {c['double_claims']} ({'consistent' if c['consistent'] else 'INCONSISTENT'})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=os.environ.get("BENCH_DATABASE_URL", ""),
+        help="PostgreSQL database of the bench's own (its schema is dropped); default $BENCH_DATABASE_URL",
+    )
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measurement (default 10)")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up before each GET measurement")
+    parser.add_argument("--connections", type=int, default=50, help="concurrent connections for the GET measurements")
+    parser.add_argument("--claim-clients", type=int, default=100, help="concurrent clients in the claim storm")
+    parser.add_argument("--repeats", type=int, default=2, help="consecutive claims per wish per wrk thread")
+    parser.add_argument("--wishes", type=int, default=10_000, help="published wishes to add to the demo data")
+    parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (default 2 × cores)")
+    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4)")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread)")
+    parser.add_argument(
+        "--python-client", action="store_true", help="use the threaded Python client even if wrk is there"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="GET measurements are split into this many interleaved rounds"
+    )
+    parser.add_argument("--skip-conditional", action="store_true", help="skip the If-None-Match measurement")
+    parser.add_argument(
+        "--uncached",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure the list page and API with the response cache off (default: on)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, logs)")
+    args = parser.parse_args()  # fmt: skip
+
+    args.wrk = bool(shutil.which("wrk")) and not args.python_client
+    if not shutil.which("wrk"):
+        log("wrk is not installed: install it with `apt-get install -y wrk` (Debian/Ubuntu).")
+        log("Falling back to a threaded Python client: its figures are NOT comparable with wrk's.")
+    results = run(args)
+    print_table(results)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "latest.json").write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
+    print(f"\nwritten to {(OUT / 'latest.json').relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
