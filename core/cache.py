@@ -3,8 +3,14 @@
 Every transaction that changes what a public list shows also changes one number, the
 public catalogue version, before it commits. A cached body is stored with the version it
 was rendered at and is served only while the database still holds that version, so the
-first request after a claim, a publication or a release renders afresh. Each request pays
-for one primary-key read of that number instead of the list queries and the template.
+first request after a claim, a publication or a release renders afresh. On SQLite each
+request reads that number (one primary-key SELECT, in process). On PostgreSQL the bump also
+sends a NOTIFY, which PostgreSQL delivers only when the transaction commits; a listener
+thread in every worker keeps the process's copy current, so a cached answer costs no round
+trip. The worker that made a change applies the new version at its own commit; another
+worker learns it as soon as the notification arrives, on one machine well under a
+millisecond after the commit. While a listener is not connected, its worker reads the
+number per request as on SQLite.
 
 The version is read before the page's own queries, so a page is never filed under a
 version newer than its data. Each worker process keeps its own small LRU store. Responses
@@ -15,6 +21,7 @@ with 304.
 """
 
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -31,6 +38,8 @@ from sqlalchemy.orm import Session
 from core.clock import local_today
 from core.extensions import db
 
+logger = logging.getLogger(__name__)
+
 #: One row (id = 1). A row created anew starts from the clock in microseconds, so a
 #: database that is emptied and filled again never repeats a version seen before.
 public_catalogue = Table(
@@ -43,9 +52,13 @@ public_catalogue = Table(
 _READ = "SELECT version FROM public_catalogue WHERE id = 1"
 _BUMP = text(
     "INSERT INTO public_catalogue (id, version) VALUES (1, :start) "
-    "ON CONFLICT (id) DO UPDATE SET version = public_catalogue.version + 1"
+    "ON CONFLICT (id) DO UPDATE SET version = public_catalogue.version + 1 RETURNING version"
 )
+#: PostgreSQL delivers a NOTIFY only when its transaction commits, and to every listener.
+_CHANNEL = "public_catalogue"
+_NOTIFY = text(f"SELECT pg_notify('{_CHANNEL}', CAST(:version AS text))")
 _CHANGED = "public_catalogue_changed"
+_NEW_VERSION = "public_catalogue_new_version"
 DEFAULT_SIZE = 256
 
 
@@ -58,7 +71,16 @@ def catalogue_changed(session: Session | None = None) -> None:
 
 
 def current_version() -> int | None:
-    """The committed version: one SELECT by primary key, outside the request's ORM session."""
+    """The committed version.
+
+    PostgreSQL: this process's copy, kept current by a listener thread, so a cached answer
+    costs no round trip; while the listener is not connected, a read as on SQLite.
+    SQLite: one SELECT by primary key, outside the request's ORM session.
+    """
+    if db.engine.dialect.name == "postgresql":
+        listener = _listener(db.engine)
+        if listener.ready:
+            return listener.version
     engine = _reader()
     try:
         return _read(engine)
@@ -110,6 +132,57 @@ def _reader():
     return reader
 
 
+class _Listener:
+    """Follows the version through LISTEN/NOTIFY on a connection of its own."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.version: int | None = None
+        self.ready = False
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="catalogue-listener", daemon=True).start()
+
+    def saw(self, version: int) -> None:
+        with self._lock:
+            if self.version is None or version > self.version:
+                self.version = version
+
+    def _run(self) -> None:
+        import psycopg
+
+        while True:
+            try:
+                with psycopg.connect(self.url, autocommit=True) as conn:
+                    # Listen first, then read: a change committed in between arrives as a notification.
+                    conn.execute(f"LISTEN {_CHANNEL}")
+                    row = conn.execute(_READ).fetchone()
+                    if row:
+                        self.saw(row[0])
+                    self.ready = True
+                    for note in conn.notifies():
+                        self.saw(int(note.payload))
+            except Exception:
+                logger.warning("catalogue listener lost its connection; reading the version per request")
+            finally:
+                self.ready = False
+            time.sleep(1)
+
+
+_listeners: dict[tuple, _Listener] = {}
+
+
+def _listener(engine) -> _Listener:
+    key = (os.getpid(), engine.url)
+    listener = _listeners.get(key)
+    if listener is None:
+        with _readers_lock:
+            listener = _listeners.get(key)
+            if listener is None:
+                url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+                listener = _listeners[key] = _Listener(url)
+    return listener
+
+
 def _watched(objects) -> bool:
     from wishes.models import Child, Claim, Wish
 
@@ -130,14 +203,29 @@ def _bump_before_commit(session):
     if session.in_nested_transaction():
         return
     if session.info.get(_CHANGED) or _watched([*session.new, *session.dirty, *session.deleted]):
-        session.connection().execute(_BUMP, {"start": time.time_ns() // 1000})
+        connection = session.connection()
+        version = connection.execute(_BUMP, {"start": time.time_ns() // 1000}).scalar_one()
+        if connection.dialect.name == "postgresql":
+            connection.execute(_NOTIFY, {"version": version})
         session.info.pop(_CHANGED, None)
+        session.info[_NEW_VERSION] = version
+
+
+@event.listens_for(Session, "after_commit")
+def _apply_own_change(session):
+    # This process's next request must not wait for its own notification to come back.
+    version = session.info.pop(_NEW_VERSION, None)
+    if version is not None:
+        listener = _listeners.get((os.getpid(), session.get_bind().url))
+        if listener is not None:
+            listener.saw(version)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(session, transaction):
     if transaction.parent is None:
         session.info.pop(_CHANGED, None)
+        session.info.pop(_NEW_VERSION, None)
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -193,7 +281,7 @@ def _cacheable() -> bool:
 
 
 def _locale() -> str:
-    # The app's own choice, as a string: parsing it into a babel Locale costs more than a hit.
+    # The app's own choice, straight from its selector, without Flask-Babel's per-request machinery.
     selector = get_babel().locale_selector
     return str((selector() if selector else None) or get_babel().instance.default_locale)
 

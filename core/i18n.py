@@ -1,5 +1,8 @@
 """Locale choice (zh_CN first, en) and the helpers templates use."""
 
+from functools import lru_cache
+
+from babel import Locale
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
@@ -12,15 +15,22 @@ COOKIE = "lang"
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 
-def select_locale() -> str:
+@lru_cache(maxsize=16)
+def _parsed(name: str) -> Locale:
+    # Parsing "zh_CN" costs Babel far more than a whole cached page; do it once per name.
+    return Locale.parse(name)
+
+
+def select_locale() -> Locale:
     languages = current_app.config["LANGUAGES"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return _parsed(default)
     # Read from the request itself: the CSRF check answers before any before_request hook.
     choice = request.args.get("lang") or request.cookies.get(COOKIE)
-    if choice in languages:
-        return choice
-    return request.accept_languages.best_match(languages, default=current_app.config["BABEL_DEFAULT_LOCALE"])
+    if choice not in languages:
+        choice = request.accept_languages.best_match(languages, default=default)
+    return _parsed(choice)
 
 
 def persist_locale_choice(response):

@@ -27,9 +27,16 @@ def expire_overdue_claims() -> int:
 
 
 def deliver_notifications() -> int:
-    from reminders.services import deliver_pending
+    """Send the outbox, one commit per notification, so a failure never resends the others."""
+    from reminders.services import deliver, pending_notifications
 
-    return deliver_pending()
+    ids = pending_notifications()
+    db.session.rollback()
+    sent = 0
+    for notification_id in ids:
+        sent += deliver(notification_id)
+        db.session.commit()
+    return sent
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -53,32 +54,33 @@ def _send_email(note: Notification) -> None:
         smtp.send_message(message)
 
 
-def deliver_pending(limit: int = 50) -> int:
-    """Send what is waiting; each notification is committed on its own."""
-    sent = 0
-    ids = db.session.scalars(
-        db.select(Notification.id)
-        .where(Notification.status == NotificationStatus.PENDING)
-        .order_by(Notification.id)
-        .limit(limit)
-    ).all()
-    db.session.commit()
-    for note_id in ids:
-        note = db.session.get(Notification, note_id)
-        if note is None or note.status != NotificationStatus.PENDING:
-            db.session.rollback()
-            continue
-        note.attempts += 1
-        try:
-            _send_email(note)
-        except (OSError, smtplib.SMTPException) as exc:
-            note.last_error = str(exc)[:500]
-            if note.attempts >= MAX_ATTEMPTS:
-                note.status = NotificationStatus.FAILED
-            logger.warning("mail failed", extra={"notification": note.id, "attempts": note.attempts})
-        else:
-            note.status = NotificationStatus.SENT
-            note.sent_at = utcnow()
-            sent += 1
-        db.session.commit()
-    return sent
+def pending_notifications(limit: int = 50) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(Notification.id)
+            .where(Notification.status == NotificationStatus.PENDING)
+            .order_by(Notification.id)
+            .limit(limit)
+        )
+    )
+
+
+def deliver(notification_id: int) -> bool:
+    """Send one waiting notification and record the outcome; True when it went out."""
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.status != NotificationStatus.PENDING:
+        return False
+    note.attempts += 1
+    try:
+        _send_email(note)
+    except (OSError, smtplib.SMTPException) as exc:
+        note.last_error = str(exc)[:500]
+        if note.attempts >= MAX_ATTEMPTS:
+            note.status = NotificationStatus.FAILED
+        logger.warning("mail failed", extra={"notification": note.id, "attempts": note.attempts})
+        db.session.flush()
+        return False
+    note.status = NotificationStatus.SENT
+    note.sent_at = utcnow()
+    db.session.flush()
+    return True

@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
 from app import create_app
+from core import cache
 from core.database import set_write_intent
 from core.extensions import db as _db
 
@@ -90,6 +91,8 @@ def _empty_tables() -> None:
         for table in tables:
             _db.session.execute(table.delete())
     _db.session.commit()
+    # Emptied tables do not announce themselves: forget every page rendered from them.
+    cache.store.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,8 @@
 """The response cache of the public lists (core/cache.py): fast, but never a stale page."""
 
+import os
+import time
+
 import pytest
 
 from core import cache
@@ -145,3 +148,31 @@ def test_the_locale_is_part_of_the_key(client, app, db):
     assert chinese.data != english.data
     assert "Accept-Language" in english.headers["Vary"]
     assert _fresh_get(app, client, "/", headers={"Accept-Language": "en"}).headers["ETag"] == english.headers["ETag"]
+
+
+def _wait_for(predicate, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_another_workers_commit_reaches_this_worker_without_a_read(db):
+    """A change committed elsewhere (another gunicorn worker) is known here once it commits, not before."""
+    import psycopg
+
+    make_wish()
+    listener = cache._listener(db.engine)
+    assert _wait_for(lambda: listener.ready)
+    before = cache.current_version()
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url) as other:
+        version = other.execute(cache._BUMP.text.replace(":start", "%(start)s"), {"start": 0}).fetchone()[0]
+        other.execute(f"SELECT pg_notify('{cache._CHANNEL}', %s)", (str(version),))
+        time.sleep(0.2)
+        assert cache.current_version() == before, "an uncommitted change must not be seen"
+        other.commit()
+    assert _wait_for(lambda: cache.current_version() == version)

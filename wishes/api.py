@@ -180,6 +180,7 @@ def claim_wish(public_id: str):
             source=ClaimSource.API,
         ),
     )
+    # Built before the commit, which expires every loaded object: no reading back afterwards.
+    out = ClaimCreated(claim=claim_out(claim), manage_url=services.manage_url(token)).model_dump(mode="json")
     db.session.commit()
-    out = ClaimCreated(claim=claim_out(claim), manage_url=services.manage_url(token))
-    return out.model_dump(mode="json"), 201
+    return out, 201

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit, cache
 from core.audit import Actor
@@ -278,17 +279,23 @@ def _move_wish(wish: Wish, to: WishStatus, actor: Actor, action: str, *, note=No
     current = WishStatus(wish.status)
     if to not in WISH_TRANSITIONS[current]:
         raise InvalidTransition()
+    changes = {"status": to.value, "version": wish.version + 1, "updated_at": utcnow(), **values}
     result = db.session.execute(
         update(Wish)
         .where(Wish.id == wish.id, Wish.status == current, Wish.version == wish.version)
-        .values(status=to, version=Wish.version + 1, updated_at=utcnow(), **values)
+        .values(**changes)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
         db.session.expire(wish)
         raise Conflict()
     cache.catalogue_changed()
-    db.session.refresh(wish)
+    # The row now holds exactly `changes`: keep the loaded object in step without reading it back.
+    for key, value in changes.items():
+        set_committed_value(wish, key, value)
+    stale = [rel.key for rel in Wish.__mapper__.relationships if {c.key for c in rel.local_columns} & changes.keys()]
+    if stale:
+        db.session.expire(wish, stale)
     audit.record(action, wish, actor, before={"status": current.value}, after={"status": to.value}, note=note)
     return wish
 
@@ -433,9 +440,9 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
     The conditional UPDATE on the wish decides the race; the partial unique index on
     active claims is the database's own guarantee behind it.
     """
-    clean = check_claim_input(data, wish)
     if wish.status != WishStatus.PUBLISHED:
         raise Conflict(_("Someone has already claimed this wish."))
+    clean = check_claim_input(data, wish)
     token = new_token()
     claim = Claim(
         wish_id=wish.id,
@@ -455,12 +462,10 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
     actor = donor or "donor"
     try:
         _move_wish(wish, WishStatus.CLAIMED, actor, "wish.claimed")
-        with db.session.begin_nested():
-            db.session.add(claim)
-            db.session.flush()
-    except Conflict:
-        raise Conflict(_("Someone has already claimed this wish.")) from None
-    except IntegrityError:
+        db.session.add(claim)
+        # A violation of the one-active-claim index fails the whole transaction; the caller rolls back.
+        db.session.flush()
+    except (Conflict, IntegrityError):
         raise Conflict(_("Someone has already claimed this wish.")) from None
     audit.record(
         "claim.created",

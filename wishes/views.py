@@ -386,7 +386,7 @@ def _staff_action(wish_id: int, action, success: str):
         flash(str(exc.fields.get("reason") or exc.message), "error")
     else:
         flash(success, "success")
-    return redirect(request.form.get("back") if request.form.get("back", "").startswith("/staff/") else url_for("wishes.staff_wish", wish_id=wish_id))
+    return redirect(url_for("wishes.staff_wish", wish_id=wish_id))
 
 
 @bp.post(f"{STAFF}/wishes/<int:wish_id>/submit")
