@@ -59,7 +59,6 @@ _CHANNEL = "public_catalogue"
 _NOTIFY = text(f"SELECT pg_notify('{_CHANNEL}', CAST(:version AS text))")
 _CHANGED = "public_catalogue_changed"
 _NEW_VERSION = "public_catalogue_new_version"
-DEFAULT_SIZE = 256
 
 
 # --- the version ------------------------------------------------------------------------------
@@ -108,7 +107,7 @@ def _read(engine) -> int | None:
 
 
 _readers: dict[tuple, object] = {}
-_readers_lock = threading.Lock()
+_registry_lock = threading.Lock()
 
 
 def _reader():
@@ -121,15 +120,21 @@ def _reader():
     engine = db.engine
     if engine.dialect.name != "postgresql":
         return engine
+    return _per_process(
+        _readers, engine, lambda: create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=4)
+    )
+
+
+def _per_process(registry: dict, engine, make):
+    """One object per (process, database): gunicorn forks workers, and threads and sockets do not survive a fork."""
     key = (os.getpid(), engine.url)
-    reader = _readers.get(key)
-    if reader is None:
-        with _readers_lock:
-            reader = _readers.get(key)
-            if reader is None:
-                reader = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=4)
-                _readers[key] = reader
-    return reader
+    found = registry.get(key)
+    if found is None:
+        with _registry_lock:
+            found = registry.get(key)
+            if found is None:
+                found = registry[key] = make()
+    return found
 
 
 class _Listener:
@@ -172,15 +177,8 @@ _listeners: dict[tuple, _Listener] = {}
 
 
 def _listener(engine) -> _Listener:
-    key = (os.getpid(), engine.url)
-    listener = _listeners.get(key)
-    if listener is None:
-        with _readers_lock:
-            listener = _listeners.get(key)
-            if listener is None:
-                url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-                listener = _listeners[key] = _Listener(url)
-    return listener
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return _per_process(_listeners, engine, lambda: _Listener(url))
 
 
 def _watched(objects) -> bool:
@@ -271,7 +269,7 @@ def _cacheable() -> bool:
     # Flask-Login's own evidence of a signed-in visitor, read without loading anyone:
     # a user id in the session or a remember-me cookie.
     return (
-        current_app.config.get("RESPONSE_CACHE", True)
+        current_app.config["RESPONSE_CACHE"]
         and request.method in ("GET", "HEAD")
         and "lang" not in request.args
         and "_user_id" not in session
@@ -332,7 +330,7 @@ def public_page(view):
             ):
                 return response
             entry = _entry(version, response)
-            store.put(key, entry, current_app.config.get("RESPONSE_CACHE_SIZE", DEFAULT_SIZE))
+            store.put(key, entry, current_app.config["RESPONSE_CACHE_SIZE"])
         return _respond(entry)
 
     return wrapped

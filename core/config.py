@@ -71,5 +71,6 @@ class Config:
     API_PAGE_SIZE = 20
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_JSON = os.environ.get("LOG_JSON", "1") != "0"
-    #: Seconds an anonymous visitor's copy of a public list may be reused.
-    PUBLIC_CACHE_SECONDS = _int("PUBLIC_CACHE_SECONDS", 30)
+    #: The public lists' response cache (core/cache.py) and its entries per worker.
+    RESPONSE_CACHE = os.environ.get("RESPONSE_CACHE", "1") != "0"
+    RESPONSE_CACHE_SIZE = _int("RESPONSE_CACHE_SIZE", 256)

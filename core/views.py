@@ -8,10 +8,9 @@ from sqlalchemy import text
 from core import services
 from core.api import openapi_document
 from core.auth import next_param, roles_required, safe_next
-from core.errors import ValidationError
 from core.extensions import db, limiter
 from core.forms import ROLE_LABELS, LoginForm, NewUserForm, UserRolesForm
-from core.forms_util import apply_errors
+from core.forms_util import commit_form
 from core.models import Role, User
 
 bp = Blueprint("core", __name__)
@@ -70,15 +69,13 @@ def openapi():
 def admin_users():
     form = NewUserForm()
     if form.validate_on_submit():
-        try:
-            user = services.create_user(
+        ok, user = commit_form(
+            form,
+            lambda: services.create_user(
                 form.email.data, form.password.data, form.display_name.data, roles=form.roles.data, actor=current_user
-            )
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if ok:
             flash(_("Account created for %(email)s.", email=user.email), "success")
             return redirect(url_for("core.admin_users"))
     return render_template(
@@ -92,14 +89,14 @@ def admin_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     form = UserRolesForm(data={"roles": sorted(user.roles), "active": user.active})
     if form.validate_on_submit():
-        try:
-            services.set_roles(current_user, user, form.roles.data)
-            services.set_active(current_user, user, form.active.data)
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
+        ok, _user = commit_form(
+            form,
+            lambda: (
+                services.set_roles(current_user, user, form.roles.data),
+                services.set_active(current_user, user, form.active.data),
+            ),
+        )
+        if ok:
             flash(_("Saved."), "success")
             return redirect(url_for("core.admin_users"))
     return render_template("core/admin_user.html", user=user, form=form), 422 if form.errors else 200

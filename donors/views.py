@@ -4,9 +4,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from core.errors import ValidationError
-from core.extensions import db, limiter
-from core.forms_util import apply_errors
+from core.extensions import limiter
+from core.forms_util import commit_form
 from donors import services
 from donors.forms import RegisterForm
 from wishes.services import claims_of
@@ -21,19 +20,17 @@ def register():
         return redirect(url_for("donors.my_claims"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
-            user = services.register_donor(
+        ok, user = commit_form(
+            form,
+            lambda: services.register_donor(
                 email=form.email.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
                 kind=form.kind.data,
                 public_name=form.public_name.data,
-            )
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
+            ),
+        )
+        if ok:
             login_user(user)
             flash(_("Welcome! Claims you make while signed in are kept here."), "success")
             return redirect(url_for("donors.my_claims"))

@@ -4,8 +4,8 @@ import logging
 
 from core.models import Role
 from donors.models import DonorProfile
-from reminders.models import Notification, NotificationStatus
 from reminders.jobs import deliver_notifications
+from reminders.models import Notification, NotificationStatus
 from tests.factories import claim, login, make_user, make_wish
 from wishes.models import Claim
 

@@ -10,7 +10,7 @@ from core.auth import roles_required
 from core.clock import utcnow
 from core.errors import Conflict, DomainError, ValidationError
 from core.extensions import db, limiter
-from core.forms_util import apply_errors
+from core.forms_util import apply_errors, commit_form
 from core.models import Role
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
@@ -248,13 +248,8 @@ def _child_data(form: ChildForm) -> dict:
 def new_child():
     form = ChildForm()
     if form.validate_on_submit():
-        try:
-            child = services.register_child(current_user, _child_data(form))
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
+        ok, child = commit_form(form, lambda: services.register_child(current_user, _child_data(form)))
+        if ok:
             flash(_("The child's file is saved."), "success")
             return redirect(url_for("wishes.child", child_id=child.id))
     return render_template("wishes/staff_child_form.html", form=form, child=None), 422 if form.errors else 200
@@ -276,13 +271,8 @@ def edit_child(child_id: int):
     services.check_can_manage_child(current_user, child)
     form = ChildForm(obj=child)
     if form.validate_on_submit():
-        try:
-            services.update_child(current_user, child, _child_data(form))
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
+        ok, _child = commit_form(form, lambda: services.update_child(current_user, child, _child_data(form)))
+        if ok:
             flash(_("The child's file is saved."), "success")
             return redirect(url_for("wishes.child", child_id=child.id))
     elif request.method == "GET":
@@ -308,13 +298,10 @@ def new_wish(child_id: int):
     services.check_can_manage_child(current_user, child)
     form = _wish_form()
     if form.validate_on_submit():
-        try:
-            wish = services.draft_wish(current_user, child, form.data_for_service())
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc, {"amount_fen": "amount"})
-        else:
+        ok, wish = commit_form(
+            form, lambda: services.draft_wish(current_user, child, form.data_for_service()), {"amount_fen": "amount"}
+        )
+        if ok:
             flash(_("The wish is saved as a draft. Submit it for vetting when it is ready."), "success")
             return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
     return render_template("wishes/staff_wish_form.html", form=form, child=child, wish=None), 422 if form.errors else 200
@@ -334,13 +321,10 @@ def edit_wish(wish_id: int):
 
         form.amount.data = fen_to_yuan_str(wish.amount_fen)
     if form.validate_on_submit():
-        try:
-            services.update_wish(current_user, wish, form.data_for_service())
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc, {"amount_fen": "amount"})
-        else:
+        ok, _wish = commit_form(
+            form, lambda: services.update_wish(current_user, wish, form.data_for_service()), {"amount_fen": "amount"}
+        )
+        if ok:
             flash(_("The draft is saved."), "success")
             return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
     warnings = pii.scan(f"{form.title.data or ''}\n{form.story.data or ''}", wish.child)
