@@ -63,3 +63,23 @@ def register_cli(app) -> None:
         from reminders.jobs import deliver_notifications
 
         click.echo(f"sent {deliver_notifications()} notifications")
+
+    @app.cli.group("ledger")
+    def ledger_group():
+        """The funds' double-entry ledger."""
+
+    @ledger_group.command("check")
+    def ledger_check_command():
+        """Verify every ledger invariant; exit 1 on any breach."""
+        from funds.ledger import check, figures
+        from funds.models import Fund
+
+        breaches = check()
+        for fund in db.session.scalars(db.select(Fund).order_by(Fund.slug)):
+            f = figures()[fund.id]
+            click.echo(f"{fund.slug:24} balance {f.balance_fen:>12} raised {f.raised_fen:>12} spent {f.spent_fen:>12} (fen)")
+        for breach in breaches:
+            click.echo(f"BREACH {breach}", err=True)
+        if breaches:
+            raise SystemExit(1)
+        click.echo("ledger ok: every journal balances, every fund adds up, receipts have no gaps")

@@ -38,6 +38,9 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     CURRENCY = os.environ.get("CURRENCY", "CNY")
     CLAIM_HOLD_DAYS = _int("CLAIM_HOLD_DAYS", 14)
+    #: Limits of one donation, in fen, where a campaign sets none of its own.
+    DONATION_MIN_FEN = _int("DONATION_MIN_FEN", 100)
+    DONATION_MAX_FEN = _int("DONATION_MAX_FEN", 5_000_000)
     #: A wish's estimated cost may not exceed this (fen); 10,000 yuan.
     WISH_MAX_AMOUNT_FEN = _int("WISH_MAX_AMOUNT_FEN", 1_000_000)
 

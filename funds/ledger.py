@@ -1,0 +1,151 @@
+"""The double-entry ledger: post balanced journals once per source, derive every figure from entries.
+
+Signs: a debit is positive, a credit negative; every journal sums to zero and belongs to
+one fund, so for each fund the assets equal what was raised less what was spent.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from core.audit import Actor
+from core.clock import local_today
+from core.extensions import db
+from core.models import User
+from funds.models import Account, AccountKind, Entry, Fund, Journal
+
+#: The chart of accounts. Every account is shared by all funds; each entry names its fund.
+ACCOUNTS = {
+    "asset:stripe": ("Stripe balance", AccountKind.ASSET),
+    "asset:cash": ("Cash", AccountKind.ASSET),
+    "asset:bank": ("Bank account", AccountKind.ASSET),
+    "income:donations": ("Donations", AccountKind.INCOME),
+    "income:refunds": ("Refunds to donors", AccountKind.INCOME),
+    "income:disputes": ("Disputed payments", AccountKind.INCOME),
+    "expense:disbursements": ("Disbursements", AccountKind.EXPENSE),
+}
+
+
+class LedgerError(Exception):
+    """A journal that could never be right: unbalanced, empty, or naming an unknown account."""
+
+
+def _account_id(code: str) -> int:
+    if code not in ACCOUNTS:
+        raise LedgerError(f"unknown account {code}")
+    found = db.session.scalar(select(Account.id).where(Account.code == code))
+    if found is not None:
+        return found
+    name, kind = ACCOUNTS[code]
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db.session.execute(
+        insert(Account).values(code=code, name=name, kind=kind.value).on_conflict_do_nothing(index_elements=["code"])
+    )
+    return db.session.scalar(select(Account.id).where(Account.code == code))
+
+
+def post(
+    source_key: str,
+    fund_id: int,
+    lines: list[tuple[str, int]],
+    memo: str,
+    actor: Actor,
+    *,
+    donation_id: int | None = None,
+    reverses_id: int | None = None,
+) -> tuple[Journal, bool]:
+    """Post a balanced journal once per source key; returns (journal, whether it is new)."""
+    if len(lines) < 2 or any(not isinstance(a, int) or isinstance(a, bool) or a == 0 for _c, a in lines):
+        raise LedgerError("a journal needs at least two non-zero whole-fen lines")
+    if sum(amount for _code, amount in lines) != 0:
+        raise LedgerError(f"journal {source_key} does not balance")
+    existing = db.session.scalar(select(Journal).where(Journal.source_key == source_key))
+    if existing is not None:
+        return existing, False
+    account_ids = [(_account_id(code), amount) for code, amount in lines]
+    journal = Journal(
+        source_key=source_key,
+        fund_id=fund_id,
+        donation_id=donation_id,
+        reverses_id=reverses_id,
+        memo=memo[:200],
+        actor_label=f"user:{actor.id}" if isinstance(actor, User) else actor,
+        posted_on=local_today(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(journal)
+            db.session.flush()
+            db.session.add_all(
+                Entry(journal_id=journal.id, account_id=account_id, fund_id=fund_id, amount_fen=amount)
+                for account_id, amount in account_ids
+            )
+            db.session.flush()
+    except IntegrityError:
+        # Someone posted the same source at the same moment; theirs stands.
+        existing = db.session.scalar(select(Journal).where(Journal.source_key == source_key))
+        if existing is None:
+            raise
+        return existing, False
+    return journal, True
+
+
+def reverse(journal: Journal, source_key: str, memo: str, actor: Actor) -> tuple[Journal, bool]:
+    """A correction is a new journal with every line negated; the original stays as it was."""
+    lines = [(entry.account.code, -entry.amount_fen) for entry in journal.entries]
+    return post(source_key, journal.fund_id, lines, memo, actor, donation_id=journal.donation_id, reverses_id=journal.id)
+
+
+@dataclass(frozen=True)
+class FundFigures:
+    balance_fen: int
+    raised_fen: int
+    spent_fen: int
+
+
+def figures() -> dict[int, FundFigures]:
+    """Balance, raised and spent of every fund, from the entries alone."""
+    kind = Account.kind
+    rows = db.session.execute(
+        select(
+            Entry.fund_id,
+            func.coalesce(func.sum(case((kind == AccountKind.ASSET, Entry.amount_fen), else_=0)), 0),
+            func.coalesce(func.sum(case((kind == AccountKind.INCOME, -Entry.amount_fen), else_=0)), 0),
+            func.coalesce(func.sum(case((kind == AccountKind.EXPENSE, Entry.amount_fen), else_=0)), 0),
+        )
+        .join(Account, Entry.account_id == Account.id)
+        .group_by(Entry.fund_id)
+    )
+    result = {fund_id: FundFigures(int(b), int(r), int(s)) for fund_id, b, r, s in rows}
+    for (fund_id,) in db.session.execute(select(Fund.id)):
+        result.setdefault(fund_id, FundFigures(0, 0, 0))
+    return result
+
+
+def check() -> list[str]:
+    """Every breach of the ledger's invariants, in words; an empty list means all hold."""
+    from funds.services import donation_breaches, receipt_breaches
+
+    breaches: list[str] = []
+    unbalanced = db.session.execute(
+        select(Journal.source_key, func.count(Entry.id), func.coalesce(func.sum(Entry.amount_fen), 0))
+        .outerjoin(Entry, Entry.journal_id == Journal.id)
+        .group_by(Journal.id, Journal.source_key)
+        .having((func.coalesce(func.sum(Entry.amount_fen), 0) != 0) | (func.count(Entry.id) < 2))
+    )
+    for key, count, total in unbalanced:
+        breaches.append(f"journal {key}: {count} entries summing to {total}")
+    strays = db.session.execute(
+        select(Journal.source_key, Entry.id).join(Entry, Entry.journal_id == Journal.id).where(Entry.fund_id != Journal.fund_id)
+    )
+    for key, entry_id in strays:
+        breaches.append(f"journal {key}: entry {entry_id} is booked to another fund")
+    for fund_id, f in figures().items():
+        if f.balance_fen != f.raised_fen - f.spent_fen:
+            breaches.append(f"fund {fund_id}: balance {f.balance_fen} ≠ raised {f.raised_fen} − spent {f.spent_fen}")
+    breaches.extend(donation_breaches())
+    breaches.extend(receipt_breaches())
+    return breaches
