@@ -90,6 +90,12 @@ def _security_headers(response):
 def _register_blueprints(app: Flask) -> None:
     from core.views import bp as core_bp
     from donors.views import bp as donors_bp
+    from funds.api import bp as funds_api_bp
+    from funds.donate import bp as funds_donate_bp
+    from funds.public_api import bp as funds_public_api_bp
+    from funds.receipts import bp as funds_receipts_bp
+    from funds.views import bp as funds_bp
+    from funds.webhooks import bp as funds_webhooks_bp
     from wishes.api import bp as wishes_api_bp
     from wishes.views import bp as wishes_bp
 
@@ -97,3 +103,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(wishes_bp)
     app.register_blueprint(wishes_api_bp)
     app.register_blueprint(donors_bp)
+    app.register_blueprint(funds_api_bp)
+    app.register_blueprint(funds_donate_bp)
+    app.register_blueprint(funds_webhooks_bp)
+    app.register_blueprint(funds_receipts_bp)
+    app.register_blueprint(funds_bp)
+    app.register_blueprint(funds_public_api_bp)

@@ -1,9 +1,10 @@
-"""The benchmark behind `make bench`: the public list, the list API and a claim storm under gunicorn.
+"""The benchmark behind `make bench`: the public list, the list API, Stripe webhooks and a claim storm under gunicorn.
 
 One run:
   1. builds a fresh database (a temporary SQLite file, or the PostgreSQL database given with
      --postgres URL / BENCH_DATABASE_URL, whose schema is dropped and rebuilt), applies the
-     migrations, loads the demo data and bulk-inserts 10,000 published wishes;
+     migrations, loads the demo data and bulk-inserts 10,000 published wishes and the pending
+     donations the webhook measurement pays;
   2. serves bench/bare_app.py (one Flask route answering "ok") under gunicorn and measures it;
   3. serves the real app with the same gunicorn settings, checks that a claim shows on both
      lists at once (20 claims, each followed by GETs that land on any worker), and measures
@@ -12,9 +13,13 @@ One run:
   4. for context, serves bench/floor_app.py (the real app with the response cache off and one
      do-nothing route) and measures that route (the floor set by the app's own per-request
      hooks) and both lists rendered on every request;
-  5. storms `POST /api/v1/wishes/<id>/claim` from 100 concurrent clients (target: p99 < 150 ms
+  5. fires signed checkout.session.completed events at `POST /stripe/webhook` of the real app,
+     every event several times in a shuffled order (duplicates included), reports events/s as
+     a ratio of the bare route (target: >= 0.3), then checks the database: one succeeded
+     donation and one ledger journal per event, and `flask ledger check` passes;
+  6. storms `POST /api/v1/wishes/<id>/claim` from 100 concurrent clients (target: p99 < 150 ms
      on PostgreSQL) and then checks the database for double claims;
-  6. prints a table and writes bench/out/latest.json.
+  7. prints a table and writes bench/out/latest.json.
 
 GET figures come from interleaved rounds (bare, page, API, … in turn, five times), so that
 load from other work on the machine falls on all of them alike.
@@ -41,6 +46,10 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from seed_bulk import BENCH_DONOR  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 OUT = BENCH / "out"
@@ -48,7 +57,12 @@ BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 
 LIST_TARGET = 0.5
+WEBHOOK_TARGET = 0.3
 CLAIM_P99_TARGET_MS = 150
+#: The app's STRIPE_WEBHOOK_SECRET in the bench; it signs nothing but the bench's own events.
+WEBHOOK_SECRET = "whsec_bench_only"
+#: Deliveries are shuffled within blocks of this many events (see write_deliveries).
+WEBHOOK_BLOCK = 100
 
 
 def log(message: str) -> None:
@@ -199,8 +213,9 @@ def run_wrk(url: str, seconds: float, connections: int, script: Path, script_arg
         "bytes_per_request": round(data["bytes"] / max(1, data["requests"])),
         "errors": data["errors"],
     }
-    if "status" in data:
-        out["status"] = data["status"]
+    for key in ("status", "statuses", "outcomes", "wrapped"):
+        if key in data:
+            out[key] = data[key]
     return out
 
 
@@ -219,17 +234,21 @@ class PyClient:
         self.statuses: dict[str, int] = {}
         self.errors = 0
         self.bytes = 0
+        #: the "outcome" of each 200 answer that names one (the webhook's)
+        self.outcomes: dict[str, int] = {}
         #: public id of a claimed wish -> how many 201s named it
         self.won: dict[str, int] = {}
 
     def _loop(self, deadline: float) -> None:
         conn = http.client.HTTPConnection(self.host, int(self.port), timeout=10)
-        lat, statuses, nbytes, errors, won = [], {}, 0, 0, []
+        lat, statuses, nbytes, errors, won, outcomes = [], {}, 0, 0, [], []
         while time.monotonic() < deadline:
-            method, path, body = self.make_request()
+            method, path, body, *extra = self.make_request()
             headers = dict(self.headers)
             if body is not None:
                 headers["Content-Type"] = "application/json"
+            for more in extra:
+                headers.update(more)
             started = time.perf_counter()
             try:
                 conn.request(method, path, body=body, headers=headers)
@@ -245,6 +264,8 @@ class PyClient:
             key = str(response.status)
             if response.status == 201 and method == "POST":
                 won.append(json.loads(data)["claim"]["wish"])
+            if response.status == 200 and path == "/stripe/webhook":
+                outcomes.append(json.loads(data).get("outcome", "unknown"))
             statuses[key] = statuses.get(key, 0) + 1
             if response.getheader("Connection", "").lower() == "close":
                 conn.close()
@@ -257,6 +278,8 @@ class PyClient:
                 self.statuses[key] = self.statuses.get(key, 0) + n
             for wish in won:
                 self.won[wish] = self.won.get(wish, 0) + 1
+            for outcome in outcomes:
+                self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
     def run(self) -> dict:
         started = time.monotonic()
@@ -287,6 +310,7 @@ class PyClient:
             "bytes_per_request": round(self.bytes / max(1, n)),
             "errors": {"connect": self.errors, "read": 0, "write": 0, "status": non_2xx, "timeout": 0},
             "statuses": self.statuses,
+            "outcomes": self.outcomes,
         }
 
 
@@ -365,6 +389,194 @@ def measure_claims(url: str, ids_file: Path, ids: list[str], args) -> tuple[dict
     return result, client.won
 
 
+# --- webhooks -----------------------------------------------------------------------------------
+
+
+def bench_donations(engine) -> list[tuple[str, int, str]]:
+    """(public id, amount in fen, currency) of the pending donations seed_bulk.py added."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT public_id, amount_fen, currency FROM donations "
+                "WHERE name = :name AND status = 'pending' ORDER BY public_id"
+            ),
+            {"name": BENCH_DONOR},
+        ).all()
+    return [tuple(row) for row in rows]
+
+
+def completed_event(public_id: str, amount_fen: int, currency: str, created: int) -> str:
+    """A checkout.session.completed body as Stripe sends it for a paid Checkout Session."""
+    event = {
+        "id": f"evt_bench_{public_id}",
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": created,
+        "type": "checkout.session.completed",
+        "livemode": False,
+        "pending_webhooks": 1,
+        "data": {
+            "object": {
+                "id": f"cs_bench_{public_id}",
+                "object": "checkout.session",
+                "mode": "payment",
+                "status": "complete",
+                "client_reference_id": public_id,
+                "metadata": {"donation_id": public_id},
+                "amount_total": amount_fen,
+                "currency": currency.lower(),
+                "payment_status": "paid",
+                "payment_intent": f"pi_bench_{public_id}",
+            }
+        },
+    }
+    return json.dumps(event, separators=(",", ":"))
+
+
+def write_deliveries(donations: list[tuple[str, int, str]], copies: int, rng: random.Random, path: Path) -> list:
+    """Every donation's event `copies` times, each delivery signed now (Stripe refuses
+    signatures older than 300 s, and so does the app): one line per delivery, the
+    Stripe-Signature header, a tab, the body.
+
+    The deliveries are shuffled within blocks of WEBHOOK_BLOCK events, so the copies of an
+    event arrive close together (often at the same moment on different connections) and
+    the share of duplicates is the same however far into the list a run gets."""
+    import stripe
+
+    now = int(time.time())
+    bodies = [completed_event(pid, amount, currency, now) for pid, amount, currency in donations]
+    order = []
+    for start in range(0, len(bodies), WEBHOOK_BLOCK):
+        block = [i for i in range(start, min(start + WEBHOOK_BLOCK, len(bodies))) for _ in range(copies)]
+        rng.shuffle(block)
+        order += block
+    deliveries = []
+    for i in order:
+        header = stripe.WebhookSignature.generate_signature_header(bodies[i], WEBHOOK_SECRET, timestamp=now)
+        deliveries.append((header, bodies[i]))
+    path.write_text("".join(f"{header}\t{body}\n" for header, body in deliveries))
+    return deliveries
+
+
+def fire_webhooks(url: str, path: Path, deliveries: list, seconds: float, args) -> dict:
+    if args.wrk:
+        script_args = [str(path), str(wrk_threads(args.connections))]
+        result = run_wrk(url + "/stripe/webhook", seconds, args.connections, BENCH / "webhooks.lua", script_args)
+    else:
+        counter = iter(range(10**9))
+        lock = threading.Lock()
+
+        def delivery():
+            with lock:
+                n = next(counter)
+            header, body = deliveries[n % len(deliveries)]
+            return "POST", "/stripe/webhook", body, {"Stripe-Signature": header}
+
+        result = PyClient(url, seconds, args.connections, delivery).run()
+        result["wrapped"] = max(0, next(counter) - 1) // len(deliveries)
+    return result
+
+
+def webhook_db_figures(engine) -> dict:
+    from sqlalchemy import text
+
+    journals = "FROM ledger_journals j JOIN donations d ON d.id = j.donation_id WHERE d.name = :name"
+    ours = "substr(event_id, 1, 10) = 'evt_bench_'"
+    queries = {
+        "bench_donations": "SELECT count(*) FROM donations WHERE name = :name",
+        "donations_succeeded": "SELECT count(*) FROM donations WHERE name = :name AND status = 'succeeded'",
+        "donations_pending": "SELECT count(*) FROM donations WHERE name = :name AND status = 'pending'",
+        "events_stored": f"SELECT count(*) FROM payment_events WHERE {ours}",
+        "events_applied": f"SELECT count(*) FROM payment_events WHERE {ours} AND outcome = 'applied'",
+        "payment_reviews": f"SELECT count(*) FROM payment_reviews WHERE {ours}",
+        "succeeded_journals": f"SELECT count(*) {journals} AND j.source_key = :prefix || d.public_id || :suffix",
+        "all_journals": f"SELECT count(*) {journals}",
+        "donations_with_several_journals": "SELECT count(*) FROM (SELECT j.donation_id "
+        f"{journals} GROUP BY j.donation_id HAVING count(*) > 1) AS doubled",
+        "receipts": "SELECT count(receipt_no) FROM donations WHERE name = :name",
+        "distinct_receipts": "SELECT count(DISTINCT receipt_no) FROM donations WHERE name = :name",
+    }
+    params = {"name": BENCH_DONOR, "prefix": "donation:", "suffix": ":succeeded"}
+    with engine.connect() as conn:
+        return {key: conn.scalar(text(sql), params) for key, sql in queries.items()}
+
+
+def ledger_check(env: dict) -> dict:
+    result = subprocess.run(
+        [str(BIN / "flask"), "--app", "app", "ledger", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return {"exit_code": result.returncode, "last_lines": lines[-3:]}
+
+
+def measure_webhooks(server_url: str, engine, env: dict, tmp: Path, bare_rps: float, args) -> dict:
+    """Warm up on events of their own, then fire the measured deliveries for --duration
+    seconds, then count what the database holds: every stored event applied once, one
+    succeeded donation and one journal per event, and `ledger check` passing."""
+    donations = bench_donations(engine)
+    warm, measured = donations[: args.webhook_warmup_events], donations[args.webhook_warmup_events :]
+    rng = random.Random(11)
+    started = time.perf_counter()
+    warm_file, measured_file = tmp / "webhooks-warmup.txt", tmp / "webhooks.txt"
+    warm_deliveries = write_deliveries(warm, args.webhook_copies, rng, warm_file)
+    deliveries = write_deliveries(measured, args.webhook_copies, rng, measured_file)
+    signing_s = time.perf_counter() - started
+    log(
+        f"webhooks: {len(measured)} events × {args.webhook_copies} deliveries, shuffled in blocks of {WEBHOOK_BLOCK} events, signed in {signing_s:.1f} s; "
+        f"warm-up {args.warmup} s on {len(warm)} other events, then {args.duration} s, {args.connections} connections"
+    )
+    if args.warmup > 0 and warm:
+        fire_webhooks(server_url, warm_file, warm_deliveries, args.warmup, args)
+    time.sleep(1)
+    before = webhook_db_figures(engine)
+    result = fire_webhooks(server_url, measured_file, deliveries, args.duration, args)
+    # Deliveries still in flight when the clock ran out finish on the server unseen.
+    time.sleep(2)
+    after = webhook_db_figures(engine)
+    check_started = time.perf_counter()
+    result["ledger_check"] = ledger_check(env)
+    result["ledger_check"]["seconds"] = round(time.perf_counter() - check_started, 1)
+
+    outcomes = result.get("outcomes", {})
+    statuses = result.get("statuses", {})
+    unique = sum(n for outcome, n in outcomes.items() if outcome != "duplicate")
+    non_200 = sum(n for status, n in statuses.items() if status != "200")
+    result.update(
+        {
+            "events": len(measured),
+            "copies": args.webhook_copies,
+            "block": WEBHOOK_BLOCK,
+            "deliveries_prepared": len(deliveries),
+            "warmup_events": len(warm),
+            "signing_s": round(signing_s, 2),
+            "unique_answered": unique,
+            "duplicates_answered": outcomes.get("duplicate", 0),
+            "unique_per_s": round(unique / result["seconds"], 1),
+            "ratio_to_bare": round(result["rps"] / bare_rps, 3),
+            "events_stored_in_run": after["events_stored"] - before["events_stored"],
+            "database_after": after,
+        }
+    )
+    result["errors"] = {**result["errors"], "status": non_200}
+    a = after
+    result["double_posted_journals"] = a["donations_with_several_journals"] + max(
+        0, a["all_journals"] - a["donations_succeeded"]
+    )
+    result["consistent"] = (
+        non_200 == 0
+        and a["donations_succeeded"] == a["events_stored"] == a["events_applied"]
+        and a["succeeded_journals"] == a["all_journals"] == a["donations_succeeded"]
+        and a["donations_with_several_journals"] == 0
+        and a["receipts"] == a["distinct_receipts"] == a["donations_succeeded"]
+        and a["payment_reviews"] == 0
+        and 0 <= result["events_stored_in_run"] - unique <= args.connections
+        and result["ledger_check"]["exit_code"] == 0
+    )
+    return result
+
+
 # --- the run ------------------------------------------------------------------------------------
 
 
@@ -378,7 +590,9 @@ def default_settings(args) -> dict:
 
 
 def app_env(database_url: str, tmp: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL", "REDIS_URL")}
+    # No STRIPE_SECRET_KEY: nothing in the bench may talk to Stripe; the webhook secret is the bench's own.
+    dropped = ("TEST_DATABASE_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_API_BASE")
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(
         {
             "DATABASE_URL": database_url,
@@ -388,6 +602,7 @@ def app_env(database_url: str, tmp: Path) -> dict:
             "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
             "UPLOAD_FOLDER": str(tmp / "uploads"),
             "FLASK_APP": "app",
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "PYTHONPATH": str(ROOT),
         }
     )
@@ -469,10 +684,18 @@ def run(args) -> dict:
         ensure_translations(env)
         run_step([str(BIN / "flask"), "--app", "app", "db", "upgrade"], env, "flask db upgrade")
         run_step([str(BIN / "flask"), "--app", "app", "seed-demo"], env, "flask seed-demo")
+        n_donations = args.webhook_events + args.webhook_warmup_events if args.webhooks else 0
         run_step(
-            [sys.executable, str(BENCH / "seed_bulk.py"), "--wishes", str(args.wishes)],
+            [
+                sys.executable,
+                str(BENCH / "seed_bulk.py"),
+                "--wishes",
+                str(args.wishes),
+                "--donations",
+                str(n_donations),
+            ],
             env,
-            f"bulk insert of {args.wishes} wishes",
+            f"bulk insert of {args.wishes} wishes and {n_donations} pending donations",
         )
 
         engine = create_engine(sqlalchemy_url(database_url))
@@ -536,6 +759,18 @@ def run(args) -> dict:
             for name in targets:
                 if name != "bare":
                     results[name]["ratio_to_bare"] = round(results[name]["rps"] / results["bare"]["rps"], 3)
+
+            if args.webhooks:
+                results["webhooks"] = measure_webhooks(server.url, engine, env, tmp, results["bare"]["rps"], args)
+                # The bare route once more, right after, for the load at that moment.
+                results["bare_after_webhooks"] = measure_once(bare.url + "/", args.duration / max(1, args.rounds), args)
+                w = results["webhooks"]
+                w["ratio_to_bare_after"] = round(w["rps"] / results["bare_after_webhooks"]["rps"], 3)
+                log(
+                    f"webhooks: {w['rps']:.0f} deliveries/s ({w['ratio_to_bare']:.2f} of bare), "
+                    f"{w['unique_per_s']:.0f} events/s, {w['double_posted_journals']} double-posted journals, "
+                    f"ledger check exit {w['ledger_check']['exit_code']}"
+                )
 
             for idle in (bare, plain):
                 if idle is not None:
@@ -615,6 +850,12 @@ def print_table(r: dict) -> None:
         f"{'':<34}freshness: {f['claims']} claims each followed at once by GET of both lists: "
         f"{f['stale_answers']} stale answers"
     )
+    w = r.get("webhooks")
+    if w:
+        print(
+            row("POST /stripe/webhook (deliveries)", w)
+            + ("  ok" if w["ratio_to_bare"] >= WEBHOOK_TARGET else f"  BELOW {WEBHOOK_TARGET}")
+        )
     c = r["claims"]
     print(
         row(f"POST claim ({r['claim_clients']} clients)", c, ratio=False)
@@ -638,6 +879,45 @@ def print_table(r: dict) -> None:
         f"{c['wishes_with_several_201']} wishes answered 201 more than once"
     )
     print(f"  double claims: {c['double_claims']} ({'consistent' if c['consistent'] else 'INCONSISTENT'})")
+    if w:
+        d = w["database_after"]
+        print()
+        print(
+            f"webhooks: {w['events']} checkout.session.completed events × {w['copies']} deliveries each, "
+            f"shuffled in blocks of {w['block']} events, "
+            f"signed just before; {w['connections']} connections for {w['seconds']} s after a warm-up on "
+            f"{w['warmup_events']} other events"
+        )
+        print(
+            f"  {w['requests']} deliveries = {w['rps']:.1f}/s ({w['ratio_to_bare']:.3f} of the bare route, "
+            f"{w['ratio_to_bare_after']:.3f} of it measured right after: {r['bare_after_webhooks']['rps']:.0f}/s); "
+            f"{w['unique_answered']} first deliveries = {w['unique_per_s']:.1f} events/s, "
+            f"{w['duplicates_answered']} answered as duplicates"
+            + (
+                f"; the list ran out {w['wrapped']} times per thread, all deliveries after that are duplicates"
+                if w.get("wrapped")
+                else ""
+            )
+        )
+        print(
+            f"  p50 {w['p50_ms']:.1f} ms, p90 {w['p90_ms']:.1f} ms, p99 {w['p99_ms']:.1f} ms, max {w['max_ms']:.1f} ms; "
+            "statuses: "
+            + ", ".join(f"{k} × {n}" for k, n in sorted(w.get("statuses", {}).items()))
+            + "; outcomes: "
+            + ", ".join(f"{k} × {n}" for k, n in sorted(w.get("outcomes", {}).items()))
+        )
+        print(
+            f"  database afterwards ({d['bench_donations']} bench donations, warm-up included): "
+            f"{d['events_stored']} events stored, {d['events_applied']} applied; {d['donations_succeeded']} donations "
+            f"succeeded; {d['succeeded_journals']} 'donation:…:succeeded' journals ({d['all_journals']} journals in all); "
+            f"{d['distinct_receipts']} distinct receipt numbers; {d['payment_reviews']} reviews"
+        )
+        lc = w["ledger_check"]
+        print(
+            f"  double-posted journals: {w['double_posted_journals']}; `flask ledger check` exit {lc['exit_code']} "
+            f"({lc['last_lines'][-1] if lc['last_lines'] else ''}); "
+            f"{'consistent' if w['consistent'] else 'INCONSISTENT'}"
+        )
 
 
 def main() -> None:
@@ -669,6 +949,19 @@ def main() -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="also measure the list page and API with the response cache off (default: on)",
+    )
+    parser.add_argument(
+        "--webhooks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="measure POST /stripe/webhook with signed checkout.session.completed events (default: on)",
+    )
+    parser.add_argument(
+        "--webhook-events", type=int, default=4000, help="distinct events (pending donations) for the webhook run"
+    )
+    parser.add_argument("--webhook-copies", type=int, default=3, help="deliveries of every event, shuffled")
+    parser.add_argument(
+        "--webhook-warmup-events", type=int, default=200, help="distinct events of their own for the webhook warm-up"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (database, logs)")
     args = parser.parse_args()  # fmt: skip

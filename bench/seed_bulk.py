@@ -1,8 +1,12 @@
-"""Add N published wishes (and children for them) with SQLAlchemy Core bulk inserts.
+"""Add N published wishes (and children for them), and M pending card donations, with
+SQLAlchemy Core bulk inserts.
 
 Run after `flask db upgrade` and `flask seed-demo`, against the database in DATABASE_URL:
 
-    DATABASE_URL=sqlite:////tmp/bench.db python bench/seed_bulk.py --wishes 10000
+    DATABASE_URL=sqlite:////tmp/bench.db python bench/seed_bulk.py --wishes 10000 --donations 3000
+
+The donations wait for their payment, as `services.create_donation` leaves them; they carry
+the donor name BENCH_DONOR so the webhook benchmark can find them and count them afterwards.
 """
 
 import argparse
@@ -16,6 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 CHILDREN_PER_BATCH = 1000
 WISHES_PER_BATCH = 2000
+DONATIONS_PER_BATCH = 2000
+BENCH_DONOR = "webhook bench"
 
 
 def seed(n_wishes: int, n_children: int, rng: random.Random) -> dict:
@@ -114,6 +120,51 @@ def seed(n_wishes: int, n_children: int, rng: random.Random) -> dict:
     return {"children": n_children, "wishes": n_wishes}
 
 
+def seed_donations(n: int, rng: random.Random) -> int:
+    """n pending card donations to the active funds, with random public ids and amounts."""
+    from flask import current_app
+    from sqlalchemy import insert, select
+
+    from core.clock import utcnow
+    from core.extensions import db
+    from core.ids import public_id
+    from funds.models import Channel, Donation, DonationStatus, Fund
+
+    fund_ids = list(db.session.scalars(select(Fund.id).where(Fund.active.is_(True)).order_by(Fund.id)))
+    if not fund_ids:
+        raise SystemExit("no active fund: run `flask --app app seed-demo` first")
+    seen: set[str] = set(db.session.scalars(select(Donation.public_id)))
+    now = utcnow()
+    rows = []
+    for i in range(n):
+        pid = public_id(20)
+        while pid in seen:
+            pid = public_id(20)
+        seen.add(pid)
+        rows.append(
+            {
+                "public_id": pid,
+                "amount_fen": rng.randrange(1, 500) * 100,
+                "currency": current_app.config["CURRENCY"],
+                "fund_id": fund_ids[i % len(fund_ids)],
+                "donor_kind": "individual",
+                "name": BENCH_DONOR,
+                "contact": f"1380{i:07d}",
+                "anonymous": False,
+                "channel": Channel.CARD.value,
+                "status": DonationStatus.PENDING.value,
+                "version": 1,
+                "refunded_fen": 0,
+                "disputed_fen": 0,
+                "created_at": now,
+            }
+        )
+    for start in range(0, len(rows), DONATIONS_PER_BATCH):
+        db.session.execute(insert(Donation), rows[start : start + DONATIONS_PER_BATCH])
+    db.session.commit()
+    return n
+
+
 def refresh_statistics() -> None:
     """What autovacuum would do soon after a bulk load: planner statistics (and, on
     PostgreSQL, the visibility map behind index-only scans), so the bench measures the
@@ -134,6 +185,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wishes", type=int, default=10_000)
     parser.add_argument("--children", type=int, default=500)
+    parser.add_argument("--donations", type=int, default=0, help="pending card donations to add")
     parser.add_argument("--seed", type=int, default=20250601)
     args = parser.parse_args()
 
@@ -142,9 +194,13 @@ def main() -> None:
     app = create_app()
     started = time.perf_counter()
     with app.app_context():
-        result = seed(args.wishes, max(1, args.children), random.Random(args.seed))
+        rng = random.Random(args.seed)
+        if args.donations:
+            seed_donations(args.donations, rng)
+        result = seed(args.wishes, max(1, args.children), rng)
     print(
-        f"seeded {result['wishes']} published wishes for {result['children']} children in {time.perf_counter() - started:.1f} s"
+        f"seeded {result['wishes']} published wishes for {result['children']} children and "
+        f"{args.donations} pending donations in {time.perf_counter() - started:.1f} s"
     )
 
 

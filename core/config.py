@@ -38,6 +38,8 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     CURRENCY = os.environ.get("CURRENCY", "CNY")
     CLAIM_HOLD_DAYS = _int("CLAIM_HOLD_DAYS", 14)
+    #: How long a wish being paid online in full stays held for its payment.
+    WISH_PAYMENT_HOLD_MINUTES = _int("WISH_PAYMENT_HOLD_MINUTES", 30)
     #: Limits of one donation, in fen, where a campaign sets none of its own.
     DONATION_MIN_FEN = _int("DONATION_MIN_FEN", 100)
     DONATION_MAX_FEN = _int("DONATION_MAX_FEN", 5_000_000)

@@ -1,4 +1,4 @@
-"""Donor sign-up and the donor's own page of claims."""
+"""Donor sign-up and the donor's own pages of claims and donations."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -8,6 +8,8 @@ from core.extensions import limiter
 from core.forms_util import commit_form
 from donors import services
 from donors.forms import RegisterForm
+from funds import queries as fund_queries
+from funds import receipts
 from wishes.services import claims_of
 
 bp = Blueprint("donors", __name__)
@@ -41,3 +43,15 @@ def register():
 @login_required
 def my_claims():
     return render_template("donors/my_claims.html", claims=claims_of(current_user))
+
+
+@bp.get("/me/donations")
+@login_required
+def my_donations():
+    return render_template(
+        "donors/my_donations.html",
+        donations=fund_queries.donations_of(current_user),
+        status_label=lambda status: receipts.DONATION_STATUS_LABELS.get(status, status),
+        has_receipt=receipts.has_receipt,
+        has_certificate=receipts.has_certificate,
+    )

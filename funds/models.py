@@ -274,3 +274,37 @@ class LedgerImmutable(Exception):
 @event.listens_for(Entry, "before_delete")
 def _refuse_changes(_mapper, _connection, target):
     raise LedgerImmutable(f"{type(target).__name__} {target.id} is posted: reverse it instead")
+
+
+# --- payment events ---------------------------------------------------------------------------
+
+
+class PaymentEvent(db.Model):
+    """Every processor event, stored by its id before it is acted on: a redelivery changes nothing."""
+
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(80))
+    donation_public_id: Mapped[str | None] = mapped_column(String(24), index=True)
+    #: Lets an event that came before its payment find the donation once the payment is known.
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: "applied", "ignored", "deferred" (waiting for an earlier step) or "review".
+    outcome: Mapped[str] = mapped_column(Text, default="received")
+    payload: Mapped[dict] = mapped_column(JSON)
+
+
+class PaymentReview(db.Model):
+    """An event a fund administrator must look at: unknown donation, amount or currency mismatch."""
+
+    __tablename__ = "payment_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -5,6 +5,7 @@ ledger journal under a source key, so a repeated or concurrent call changes noth
 The caller commits.
 """
 
+import re
 from dataclasses import dataclass
 
 from flask import current_app
@@ -30,6 +31,7 @@ from funds.models import (
     DonationStatus,
     Fund,
     Journal,
+    PaymentReview,
     Project,
     ProjectStatus,
     ReceiptCounter,
@@ -167,6 +169,71 @@ def create_donation(target: Target, amount_fen, donor: DonorInput, channel: str,
         "donation.created", donation, account or f"donor:{donation.public_id}", after={"amount_fen": amount_fen, "channel": channel}
     )
     return donation
+
+
+def wish_payable(wish) -> bool:
+    """A wish that can be fulfilled with money and has an open fund can be paid online in full."""
+    from wishes.models import FulfilmentMode
+
+    return wish.allows_mode(FulfilmentMode.MONEY) and wish.fund is not None and wish.fund.active
+
+
+def pay_for_wish(wish, donor: DonorInput, channel: str, account: User | None = None, *, source: str = "web") -> Donation:
+    """Claim a wish for one donor paying its full amount online, held until the payment ends."""
+    from wishes import services as wishes_services
+    from wishes.models import ClaimSource, FulfilmentMode, WishStatus
+
+    if not wish_payable(wish):
+        raise ValidationError(_("This wish cannot be paid online: it takes a gift, or it has no fund."))
+    if wish.status != WishStatus.PUBLISHED:
+        raise Conflict(_("Someone has already claimed this wish."))
+    target = Target(wish.fund, wish_id=wish.id)
+    check_amount(wish.amount_fen, target)
+    if channel not in ONLINE_CHANNELS:
+        raise ValidationError(fields={"channel": _("Choose card, Alipay or WeChat Pay.")})
+    check_donor(donor, target)
+    claim, _token = wishes_services.claim_wish(
+        wish,
+        wishes_services.ClaimInput(
+            name=donor.name,
+            contact=donor.contact,
+            display_name=donor.display_name,
+            anonymous=donor.anonymous,
+            mode=FulfilmentMode.MONEY,
+            source=source if source in (ClaimSource.WEB, ClaimSource.QR) else ClaimSource.WEB,
+        ),
+        donor=account,
+    )
+    donation = create_donation(target, wish.amount_fen, donor, channel, account)
+    wishes_services.hold_for_payment(claim, donation, account or f"donor:{claim.public_id}")
+    return donation
+
+
+def claim_paid_by(donation: Donation):
+    from wishes.models import Claim
+
+    return db.session.scalar(select(Claim).where(Claim.donation_id == donation.id))
+
+
+def wish_payment_succeeded(donation: Donation, actor: Actor) -> str | None:
+    """The claim paid by this donation keeps its wish; a reason for review if it had been released."""
+    from wishes import services as wishes_services
+
+    claim = claim_paid_by(donation)
+    if claim is None or wishes_services.claim_paid(claim, actor):
+        return None
+    return (
+        f"donation {donation.public_id} for wish {claim.wish.public_id} was paid after its claim "
+        f"{claim.public_id} was {claim.status}: the money stands, the wish needs a decision"
+    )
+
+
+def wish_payment_failed(donation: Donation, actor: Actor) -> bool:
+    """The claim paid by this donation is cancelled and its wish goes back to the list."""
+    from wishes import services as wishes_services
+
+    claim = claim_paid_by(donation)
+    return claim is not None and wishes_services.claim_payment_failed(claim, actor)
 
 
 def record_offline(
@@ -398,3 +465,288 @@ def receipt_breaches() -> list[str]:
             breaches.append(f"receipts of {year}: counter at {counters.get(year, 0)}, {len(issued)} issued")
     return breaches
 
+
+
+# --- administering funds, projects and campaigns --------------------------------------------------
+
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: Above this a goal is surely a typo (ten million yuan).
+MAX_GOAL_FEN = 1_000_000_000
+#: A bureau publishes a few dozen at once; more than this is a wrong file.
+MAX_IMPORT_ROWS = 500
+
+
+def _check_slug(slug, model, fields: dict, *, taken: set | None = None) -> str:
+    slug = (slug or "").strip()
+    if not slug or len(slug) > 60 or not SLUG.match(slug):
+        fields["slug"] = _("Use 1 to 60 lowercase letters, digits and single hyphens.")
+        return slug
+    if (taken is not None and slug in taken) or db.session.scalar(select(model.id).where(model.slug == slug)) is not None:
+        fields["slug"] = _("This short name is already taken.")
+    return slug
+
+
+def _check_text(value, fields: dict, name: str, *, low: int, high: int) -> str:
+    value = (value or "").strip()
+    if len(value) < low or len(value) > high:
+        fields[name] = _("Write between %(low)d and %(high)d characters.", low=low, high=high)
+    return value
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _open_fund(slug) -> Fund | None:
+    slug = (slug or "").strip()
+    fund = db.session.scalar(select(Fund).where(Fund.slug == slug)) if slug else None
+    return fund if fund is not None and fund.active else None
+
+
+def create_fund(actor: User, slug: str, name: str, description: str = "") -> Fund:
+    fields: dict = {}
+    slug = _check_slug(slug, Fund, fields)
+    name = _check_text(name, fields, "name", low=2, high=100)
+    description = _check_text(description, fields, "description", low=0, high=5000)
+    if fields:
+        raise ValidationError(fields=fields)
+    fund = Fund(slug=slug, name=name, description=description, active=True)
+    db.session.add(fund)
+    db.session.flush()
+    audit.record("fund.created", fund, actor, after={"slug": slug, "name": name})
+    return fund
+
+
+def update_fund(actor: User, fund: Fund, name: str, description: str, active: bool) -> Fund:
+    """The slug stays as it was: it is printed in QR codes already on posters."""
+    fields: dict = {}
+    name = _check_text(name, fields, "name", low=2, high=100)
+    description = _check_text(description, fields, "description", low=0, high=5000)
+    if fields:
+        raise ValidationError(fields=fields)
+    before = {"name": fund.name, "active": fund.active}
+    fund.name, fund.description, fund.active = name, description, bool(active)
+    db.session.flush()
+    audit.record("fund.updated", fund, actor, before=before, after={"name": name, "active": fund.active})
+    return fund
+
+
+@dataclass
+class ProjectInput:
+    slug: str
+    title: str
+    fund: str
+    goal_fen: int | None
+    beneficiaries: int | None = None
+    district: str | None = None
+    summary: str = ""
+
+
+def _check_project(data: ProjectInput, fields: dict, *, taken: set | None = None) -> dict:
+    slug = _check_slug(data.slug, Project, fields, taken=taken)
+    title = _check_text(data.title, fields, "title", low=2, high=100)
+    fund = _open_fund(data.fund)
+    if fund is None:
+        fields["fund"] = _("No such fund is open.")
+    if not _whole(data.goal_fen) or data.goal_fen <= 0 or data.goal_fen > MAX_GOAL_FEN:
+        fields.setdefault("goal_fen", _("The goal must be more than 0 and at most %(n)s yuan.", n=MAX_GOAL_FEN // 100))
+    beneficiaries = data.beneficiaries
+    if beneficiaries is not None and (not _whole(beneficiaries) or not 0 <= beneficiaries <= 10_000_000):
+        fields["beneficiaries"] = _("Give a whole number.")
+    district = (data.district or "").strip() or None
+    if district and len(district) > 40:
+        fields["district"] = _("Write between %(low)d and %(high)d characters.", low=1, high=40)
+    summary = _check_text(data.summary, fields, "summary", low=0, high=5000)
+    return {
+        "slug": slug,
+        "title": title,
+        "fund": fund,
+        "goal_fen": data.goal_fen,
+        "beneficiaries": beneficiaries,
+        "district": district,
+        "summary": summary,
+    }
+
+
+def _add_project(actor: User, clean: dict, action: str) -> Project:
+    fund = clean.pop("fund")
+    project = Project(fund_id=fund.id, status=ProjectStatus.OPEN, **clean)
+    db.session.add(project)
+    db.session.flush()
+    audit.record(action, project, actor, after={"slug": project.slug, "fund": fund.slug, "goal_fen": project.goal_fen})
+    return project
+
+
+def create_project(actor: User, data: ProjectInput) -> Project:
+    fields: dict = {}
+    clean = _check_project(data, fields)
+    if fields:
+        raise ValidationError(fields=fields)
+    return _add_project(actor, clean, "project.created")
+
+
+def close_project(actor: User, project: Project) -> Project:
+    """A closed project takes no more donations; what it raised stays in its fund."""
+    if project.status == ProjectStatus.CLOSED:
+        raise InvalidTransition(_("This project is already closed."))
+    project.status = ProjectStatus.CLOSED
+    db.session.flush()
+    audit.record("project.closed", project, actor, before={"status": "open"}, after={"status": "closed"})
+    return project
+
+
+def _import_number(value, fields: dict, name: str, *, yuan: bool) -> int | None:
+    from core.money import MoneyError, parse_yuan
+
+    text_value = str(value if value is not None else "").strip()
+    if not text_value:
+        if yuan:
+            fields[name] = _("Give an amount in yuan, like 120 or 89.50.")
+        return None
+    try:
+        if yuan:
+            return parse_yuan(text_value)
+        if not text_value.isdigit():
+            raise ValueError(text_value)
+        return int(text_value)
+    except (MoneyError, ValueError):
+        fields[name] = _("Give an amount in yuan, like 120 or 89.50.") if yuan else _("Give a whole number.")
+        return None
+
+
+def import_projects(actor: User, rows: list[dict]) -> list[Project]:
+    """Every row is checked before any is written: one bad row and nothing is imported.
+
+    Rows are numbered as a spreadsheet shows them, the header being row 1.
+    """
+    if not rows:
+        raise ValidationError(fields={"sheet": _("The sheet has no projects in it.")})
+    if len(rows) > MAX_IMPORT_ROWS:
+        raise ValidationError(fields={"sheet": _("At most %(n)d projects can be imported at once.", n=MAX_IMPORT_ROWS)})
+    errors: dict = {}
+    cleaned: list[dict] = []
+    taken: set[str] = set()
+    for number, row in enumerate(rows, start=2):
+        fields: dict = {}
+        goal = _import_number(row.get("goal_yuan"), fields, "goal_yuan", yuan=True)
+        beneficiaries = _import_number(row.get("beneficiaries"), fields, "beneficiaries", yuan=False)
+        data = ProjectInput(
+            slug=row.get("slug") or "",
+            title=row.get("title") or "",
+            fund=row.get("fund") or "",
+            goal_fen=goal,
+            beneficiaries=beneficiaries,
+            district=row.get("district"),
+            summary=row.get("summary") or "",
+        )
+        clean = _check_project(data, fields, taken=taken)
+        if "goal_yuan" in fields:
+            fields.pop("goal_fen", None)
+        elif "goal_fen" in fields:
+            fields["goal_yuan"] = fields.pop("goal_fen")
+        taken.add(clean["slug"])
+        if fields:
+            errors[f"row {number}"] = "; ".join(f"{name}: {message}" for name, message in fields.items())
+        cleaned.append(clean)
+    if errors:
+        raise ValidationError(_("Nothing was imported: correct these rows and upload the sheet again."), fields=errors)
+    return [_add_project(actor, clean, "project.imported") for clean in cleaned]
+
+
+@dataclass
+class CampaignInput:
+    slug: str
+    title: str
+    fund: str
+    kind: str = CampaignKind.GENERAL
+    description: str = ""
+    project: str | None = None
+    presets: list | None = None
+    min_fen: int | None = None
+    max_fen: int | None = None
+
+
+def create_campaign(actor: User, data: CampaignInput) -> Campaign:
+    fields: dict = {}
+    slug = _check_slug(data.slug, Campaign, fields)
+    title = _check_text(data.title, fields, "title", low=2, high=100)
+    description = _check_text(data.description, fields, "description", low=0, high=5000)
+    if data.kind not in {k.value for k in CampaignKind}:
+        fields["kind"] = _("Choose a kind of campaign.")
+    fund = _open_fund(data.fund)
+    if fund is None:
+        fields["fund"] = _("No such fund is open.")
+    project = None
+    if data.project:
+        project = db.session.scalar(select(Project).where(Project.slug == data.project.strip()))
+        if project is None or project.status != ProjectStatus.OPEN:
+            fields["project"] = _("No such project is open.")
+        elif fund is not None and project.fund_id != fund.id:
+            fields["project"] = _("The project belongs to another fund.")
+    ceiling = current_app.config["DONATION_MAX_FEN"]
+    low = data.min_fen if data.min_fen is not None else current_app.config["DONATION_MIN_FEN"]
+    high = data.max_fen if data.max_fen is not None else ceiling
+    if not _whole(low) or low <= 0:
+        fields["min_fen"] = _("The smallest amount must be more than 0.")
+    elif not _whole(high) or high < low or high > ceiling:
+        fields["max_fen"] = _("The largest amount must be at least the smallest and at most %(n)s yuan.", n=ceiling // 100)
+    presets = data.presets or []
+    if len(presets) > 8 or not all(_whole(p) for p in presets):
+        fields["presets"] = _("Give at most 8 preset amounts.")
+    elif not fields.keys() & {"min_fen", "max_fen"} and any(p < low or p > high for p in presets):
+        fields["presets"] = _("Every preset must lie between the smallest and the largest amount.")
+    if fields:
+        raise ValidationError(fields=fields)
+    campaign = Campaign(
+        slug=slug,
+        title=title,
+        description=description,
+        kind=data.kind,
+        fund_id=fund.id,
+        project_id=project.id if project else None,
+        presets=sorted(set(presets)),
+        min_fen=low,
+        max_fen=high,
+        active=True,
+    )
+    db.session.add(campaign)
+    db.session.flush()
+    audit.record("campaign.created", campaign, actor, after={"slug": slug, "kind": data.kind, "fund": fund.slug})
+    return campaign
+
+
+# --- payment reviews --------------------------------------------------------------------------------
+
+
+def resolve_review(actor: User, review: PaymentReview, note: str) -> PaymentReview:
+    """Close an item of the payment review queue with a note of what was found or done.
+
+    A conditional UPDATE, so two administrators resolving the same item at once cannot both succeed.
+    """
+    fields: dict = {}
+    note = _check_text(note, fields, "note", low=2, high=500)
+    if fields:
+        raise ValidationError(fields=fields)
+    if review.resolved_at is not None:
+        raise InvalidTransition(_("This review is already resolved."))
+    now = utcnow()
+    result = db.session.execute(
+        update(PaymentReview)
+        .where(PaymentReview.id == review.id, PaymentReview.resolved_at.is_(None))
+        .values(resolved_at=now, resolved_by_id=actor.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(review)
+        raise InvalidTransition(_("This review is already resolved."))
+    set_committed_value(review, "resolved_at", now)
+    set_committed_value(review, "resolved_by_id", actor.id)
+    audit.record(
+        "payment_review.resolved",
+        review,
+        actor,
+        before={"resolved": False},
+        after={"resolved": True, "event_id": review.event_id},
+        note=note,
+    )
+    return review

@@ -6,8 +6,11 @@ import pytest
 
 from core.extensions import limiter
 from core.models import Role
+from funds import payments
+from funds import services as fund_services
+from funds.models import PaymentReview
 from tests.conftest import make_app
-from tests.factories import PASSWORD, child_data, claim, login, make_child, make_user, make_wish
+from tests.factories import PASSWORD, child_data, claim, login, make_child, make_fund, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
 from wishes.models import WishStatus
 
@@ -23,7 +26,29 @@ def world(app, db):
     c, _token = claim(published)
     users = {role: make_user(role) for role in Role}
     users[Role.CASEWORKER] = owner
-    return {"owner": owner, "child": child, "draft": draft, "published": published, "claim": c, "users": users}
+    fund = make_fund()
+    project = fund_services.create_project(
+        owner, fund_services.ProjectInput("reading-corner", "阅读角", fund.slug, 100_000)
+    )
+    donor = fund_services.DonorInput(name="王先生", contact="13800003333")
+    donation = fund_services.record_offline(
+        users[Role.FUND_ADMIN], fund_services.resolve_target(fund=fund.slug), 10_000, donor, "cash", None
+    )
+    unknown = {"id": "evt_world_unknown", "type": "checkout.session.completed", "data": {"object": {"metadata": {}}}}
+    assert payments.handle_event(unknown) == "review"
+    db.session.commit()
+    return {
+        "owner": owner,
+        "child": child,
+        "draft": draft,
+        "published": published,
+        "claim": c,
+        "users": users,
+        "fund": fund,
+        "project": project,
+        "donation": donation,
+        "review": db.session.scalar(db.select(PaymentReview)),
+    }
 
 
 def _staff_urls(app, world, method: str) -> list[tuple[str, str]]:
@@ -32,6 +57,10 @@ def _staff_urls(app, world, method: str) -> list[tuple[str, str]]:
         "wish_id": world["draft"].id,
         "claim_id": world["claim"].id,
         "user_id": world["users"][Role.DONOR].id,
+        "slug": world["fund"].slug,
+        "project_id": world["project"].id,
+        "donation_id": world["donation"].id,
+        "review_id": world["review"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():

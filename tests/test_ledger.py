@@ -5,6 +5,7 @@ import threading
 import pytest
 from sqlalchemy import insert, text
 
+from core.errors import ValidationError
 from core.models import Role
 from funds import ledger
 from funds import services as funds
@@ -46,7 +47,7 @@ def test_refunds_and_disputes_keep_every_fund_adding_up(db):
     assert d.status == DonationStatus.REFUNDED
     db.session.commit()
     assert ledger.figures()[fund.id].balance_fen == 0
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         funds.refund(d, 1, admin, source_key="refund:3")
     db.session.rollback()
 

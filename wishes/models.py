@@ -273,9 +273,12 @@ class Claim(db.Model):
     delivery_photo: Mapped[str | None] = mapped_column(String(80))
     delivery_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    #: A money claim paid online in full: held only until its donation's payment ends.
+    donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"), unique=True)
 
     wish: Mapped[Wish] = relationship(back_populates="claims")
     donor: Mapped[User | None] = relationship()
+    donation = relationship("Donation")
 
     __table_args__ = (
         CheckConstraint(f"status IN ({_enum_values(ClaimStatus)})", name="status"),

@@ -26,7 +26,7 @@ from core.extensions import db
 from core.ids import hash_token, new_token
 from core.models import Role, User
 from core.urls import public_url
-from funds.models import Fund
+from funds.models import DonationStatus, Fund
 from reminders.services import queue_notification
 from wishes.models import (
     CLAIM_TRANSITIONS,
@@ -536,13 +536,13 @@ def claim_by_token(token: str) -> Claim:
     return claim
 
 
-def _move_claim(claim: Claim, to: ClaimStatus, actor: Actor, action: str, *, note=None, **values) -> Claim:
+def _move_claim(claim: Claim, to: ClaimStatus, actor: Actor, action: str, *, note=None, guard=(), **values) -> Claim:
     current = ClaimStatus(claim.status)
     if to not in CLAIM_TRANSITIONS[current]:
         raise InvalidTransition(_("This claim is already %(status)s.", status=_claim_status_label(current)))
     result = db.session.execute(
         update(Claim)
-        .where(Claim.id == claim.id, Claim.status == current)
+        .where(Claim.id == claim.id, Claim.status == current, *guard)
         .values(status=to, **values)
         .execution_options(synchronize_session=False)
     )
@@ -560,9 +560,9 @@ def _claim_status_label(status: ClaimStatus) -> str:
     return str(CLAIM_STATUS_LABELS[status])
 
 
-def _release(claim: Claim, to: ClaimStatus, actor: Actor, action: str, note=None, **values) -> Claim:
+def _release(claim: Claim, to: ClaimStatus, actor: Actor, action: str, note=None, guard=(), **values) -> Claim:
     """End an active claim without fulfilment and put the wish back on the public list."""
-    _move_claim(claim, to, actor, action, note=note, ended_at=utcnow(), **values)
+    _move_claim(claim, to, actor, action, note=note, guard=guard, ended_at=utcnow(), **values)
     wish = claim.wish
     db.session.refresh(wish)
     if wish.status == WishStatus.CLAIMED:
@@ -585,7 +585,60 @@ def expire_claim(claim: Claim, actor: Actor = "system") -> Claim:
         raise InvalidTransition(_("This claim is not yet due."))
     if claim.delivery_reported_at is not None:
         raise InvalidTransition(_("The donor has reported the delivery; confirm or follow up instead."))
-    return _release(claim, ClaimStatus.EXPIRED, actor, "claim.expired")
+    note = "payment not received in time" if awaiting_payment(claim) else None
+    # A payment that lands meanwhile moves the due date on: then the claim is no longer overdue.
+    now = utcnow()
+    return _release(claim, ClaimStatus.EXPIRED, actor, "claim.expired", note=note, guard=(Claim.due_at <= now,))
+
+
+def hold_for_payment(claim: Claim, donation, actor: Actor) -> Claim:
+    """A money claim paid online in full is held only for a short time, until its payment ends."""
+    before = {"due_at": claim.due_at.isoformat()}
+    claim.donation_id = donation.id
+    claim.due_at = utcnow() + timedelta(minutes=current_app.config["WISH_PAYMENT_HOLD_MINUTES"])
+    db.session.flush()
+    audit.record(
+        "claim.awaiting_payment",
+        claim,
+        actor,
+        before=before,
+        after={"due_at": claim.due_at.isoformat(), "donation": donation.public_id},
+    )
+    return claim
+
+
+def awaiting_payment(claim: Claim) -> bool:
+    return claim.donation is not None and claim.donation.status == DonationStatus.PENDING
+
+
+def claim_paid(claim: Claim, actor: Actor) -> bool:
+    """The money of a claim paid online arrived: it keeps the wish for the normal time.
+
+    False when the claim had already ended (released while the payment was pending).
+    """
+    if claim.status != ClaimStatus.ACTIVE:
+        return False
+    before = {"due_at": claim.due_at.isoformat()}
+    due = claim_due_at(claim.wish)
+    result = db.session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == ClaimStatus.ACTIVE)
+        .values(due_at=due)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(claim)
+    if result.rowcount != 1:
+        return False
+    audit.record("claim.paid", claim, actor, before=before, after={"due_at": due.isoformat()})
+    return True
+
+
+def claim_payment_failed(claim: Claim, actor: Actor) -> bool:
+    """The payment of a claim paid online failed or expired: the wish goes back to the list."""
+    if claim.status != ClaimStatus.ACTIVE:
+        return False
+    cancel_claim(claim, actor, "payment failed")
+    return True
 
 
 def overdue_claims() -> list[Claim]:

@@ -1,0 +1,113 @@
+"""The donation API (DESIGN.md §5): start a donation, read its public state."""
+
+from flask import Blueprint, current_app
+from flask_babel import gettext as _
+from flask_login import current_user
+from pydantic import BaseModel, Field, StrictBool, StrictInt
+
+from core.api import Schema, document, parse_body
+from core.errors import ValidationError
+from core.extensions import csrf, db
+from funds import payments, services
+from funds.models import Channel, Donation, DonationStatus
+
+bp = Blueprint("funds_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+ONLINE = ("card", "alipay", "wechat_pay")
+
+
+class DonationIn(Schema):
+    fund: str | None = Field(None, max_length=60, description="Slug of a special fund")
+    project: str | None = Field(None, max_length=60, description="Slug of a charity project")
+    campaign: str | None = Field(None, max_length=60, description="Slug of a campaign")
+    wish: str | None = Field(None, max_length=24, description="Public id of a wish")
+    amount_fen: StrictInt = Field(description="Whole fen (1 yuan = 100 fen)")
+    currency: str | None = Field(None, max_length=3, description="If given, must be the site's currency")
+    name: str = Field(min_length=1, max_length=60)
+    contact: str = Field(min_length=3, max_length=254, description="Mobile number or e-mail address")
+    channel: Channel = Channel.CARD
+    display_name: str | None = Field(None, max_length=60)
+    anonymous: StrictBool = False
+    partner_name: str | None = Field(None, max_length=60, description="The second name of a couple giving together")
+
+
+class DonationOut(BaseModel):
+    id: str
+    status: DonationStatus
+    amount_fen: int
+    currency: str
+    receipt_no: str | None = Field(None, description="Set once the payment succeeded")
+    fund: str = Field(description="Slug of the fund the money goes to")
+
+
+class DonationCreated(BaseModel):
+    donation: DonationOut
+    checkout_url: str
+
+
+def donation_out(donation: Donation) -> DonationOut:
+    succeeded = donation.status not in (DonationStatus.PENDING, DonationStatus.FAILED)
+    return DonationOut(
+        id=donation.public_id,
+        status=donation.status,
+        amount_fen=donation.amount_fen,
+        currency=donation.currency,
+        receipt_no=donation.receipt_no if succeeded else None,
+        fund=donation.fund.slug,
+    )
+
+
+@bp.post("/donations")
+@document(
+    "POST",
+    "/api/v1/donations",
+    "Start a donation to one fund, project, campaign or wish; pay at checkout_url",
+    body=DonationIn,
+    responses={
+        201: ("Created, waiting for payment", DonationCreated),
+        415: ("The body is not JSON", None),
+        422: ("A field is not valid, or the target is not open for donations", None),
+        502: ("The payment service did not answer", None),
+    },
+)
+def create_donation():
+    body = parse_body(DonationIn)
+    if body.currency is not None and body.currency.upper() != current_app.config["CURRENCY"]:
+        raise ValidationError(
+            fields={"currency": _("Donations are taken in %(currency)s.", currency=current_app.config["CURRENCY"])}
+        )
+    if body.channel.value not in ONLINE:
+        raise ValidationError(fields={"channel": _("Choose card, Alipay or WeChat Pay.")})
+    target = services.resolve_target(fund=body.fund, project=body.project, campaign=body.campaign, wish=body.wish)
+    donor = services.DonorInput(
+        name=body.name,
+        contact=body.contact,
+        display_name=body.display_name,
+        anonymous=body.anonymous,
+        partner_name=body.partner_name,
+    )
+    account = current_user if current_user.is_authenticated else None
+    donation = services.create_donation(target, body.amount_fen, donor, body.channel.value, account)
+    db.session.commit()
+    url = payments.checkout_url(donation)
+    out = DonationCreated(donation=donation_out(donation), checkout_url=_absolute(url)).model_dump(mode="json")
+    db.session.commit()
+    return out, 201
+
+
+def _absolute(url: str) -> str:
+    if url.startswith("/"):
+        return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url
+    return url
+
+
+@bp.get("/donations/<public_id>")
+@document(
+    "GET",
+    "/api/v1/donations/{public_id}",
+    "A donation's public state: never the donor's contact",
+    responses={200: ("The donation", DonationOut), 404: ("No such donation", None)},
+)
+def get_donation(public_id: str):
+    return donation_out(services.get_donation(public_id)).model_dump(mode="json")

@@ -1,0 +1,375 @@
+"""Stripe: Checkout Sessions out, signed events in. The only module that imports stripe.
+
+`handle_event` is the one place a processor event changes a donation; the webhook and the
+offline payment simulator both call it. It stores the event by id first, so a redelivery
+changes nothing, and it never commits: the caller owns the one commit per event.
+
+Events can arrive in any order. A refund or dispute for a payment not yet recorded as
+succeeded, or a dispute closing before it opened, is stored as "deferred" and applied as
+soon as the step it waits for is applied, so every order reaches the same final state.
+"""
+
+import json
+import logging
+
+import stripe
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core import audit
+from core.clock import utcnow
+from core.errors import DomainError
+from core.extensions import db
+from core.urls import public_url
+from funds import services
+from funds.models import Channel, Donation, DonationStatus, Journal, PaymentEvent, PaymentReview
+
+logger = logging.getLogger(__name__)
+
+#: Every request names this version, whatever the account's default is.
+API_VERSION = "2026-10-28.endive"
+WEBHOOK_TOLERANCE_SECONDS = 300
+ACTOR = "stripe"
+
+PAYMENT_METHOD_OF_CHANNEL = {
+    Channel.CARD: "card",
+    Channel.ALIPAY: "alipay",
+    Channel.WECHAT_PAY: "wechat_pay",
+}
+
+
+class PaymentUnavailable(DomainError):
+    status = 502
+    code = "payment_unavailable"
+
+
+class InvalidWebhook(DomainError):
+    status = 400
+    code = "invalid_signature"
+
+
+def enabled() -> bool:
+    return bool(current_app.config.get("STRIPE_SECRET_KEY"))
+
+
+def _client() -> stripe.StripeClient:
+    base = current_app.config.get("STRIPE_API_BASE")
+    return stripe.StripeClient(
+        current_app.config["STRIPE_SECRET_KEY"],
+        stripe_version=API_VERSION,
+        base_addresses={"api": base} if base else None,
+        max_network_retries=2,
+    )
+
+
+# --- out: checkout --------------------------------------------------------------------------------
+
+
+def checkout_url(donation: Donation) -> str:
+    """Where the donor pays: a Stripe Checkout Session, or the offline simulator without a key."""
+    if not enabled():
+        return url_for("funds_donate.simulator", donation_id=donation.public_id)
+    method = PAYMENT_METHOD_OF_CHANNEL[Channel(donation.channel)]
+    thanks = public_url("funds_donate.thanks", public_id=donation.public_id)
+    params: dict = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "quantity": 1,
+                "price_data": {
+                    "currency": donation.currency.lower(),
+                    "unit_amount": donation.amount_fen,
+                    "product_data": {"name": donation.fund.name},
+                },
+            }
+        ],
+        "payment_method_types": [method],
+        "client_reference_id": donation.public_id,
+        "metadata": {"donation_id": donation.public_id},
+        # Charges inherit the payment's metadata: refunds and disputes find their donation.
+        "payment_intent_data": {"metadata": {"donation_id": donation.public_id}},
+        "success_url": thanks,
+        "cancel_url": thanks,
+    }
+    if method == "wechat_pay":
+        params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
+    try:
+        session = _client().v1.checkout.sessions.create(
+            params, {"idempotency_key": f"checkout-{donation.public_id}-v{donation.version}"}
+        )
+    except stripe.StripeError as exc:
+        logger.warning("checkout session failed", extra={"donation": donation.public_id, "error": type(exc).__name__})
+        raise PaymentUnavailable(_("The payment service is not answering. Please try again in a moment.")) from None
+    donation.checkout_session_id = session.id
+    audit.record("donation.checkout_started", donation, ACTOR, after={"checkout_session_id": session.id})
+    return session.url
+
+
+# --- in: events -----------------------------------------------------------------------------------
+
+
+def verify(payload: bytes, sig_header: str | None) -> dict:
+    """The event in a signed webhook body, or InvalidWebhook for a bad or stale signature."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        raise InvalidWebhook(_("Webhooks are not configured."))
+    try:
+        # Only an object can be an event; stripe's own parser assumes one.
+        event = json.loads(payload)
+        if not isinstance(event, dict):
+            raise ValueError("not an object")
+        stripe.Webhook.construct_event(payload, sig_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS)
+    except (stripe.SignatureVerificationError, ValueError):
+        raise InvalidWebhook(_("The signature or the event is not valid.")) from None
+    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        raise InvalidWebhook(_("The signature or the event is not valid."))
+    return event
+
+
+def _object(event: dict) -> dict:
+    obj = (event.get("data") or {}).get("object")
+    return obj if isinstance(obj, dict) else {}
+
+
+def _refs(event: dict) -> tuple[str | None, str | None]:
+    """The donation's public id and the payment intent the event names, as far as it names them."""
+    obj = _object(event)
+    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    public_id = metadata.get("donation_id") or obj.get("client_reference_id")
+    intent = obj.get("payment_intent")
+    return (public_id if isinstance(public_id, str) else None), (intent if isinstance(intent, str) else None)
+
+
+def _store(event: dict) -> PaymentEvent | None:
+    """Insert the event by id; None when it was stored before (a redelivery)."""
+    public_id, intent = _refs(event)
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    row_id = db.session.execute(
+        insert(PaymentEvent)
+        .values(
+            event_id=event["id"][:255],
+            type=event["type"][:80],
+            donation_public_id=public_id[:24] if public_id else None,
+            payment_intent_id=intent[:255] if intent else None,
+            received_at=utcnow(),
+            outcome="received",
+            payload=event,
+        )
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(PaymentEvent.id)
+    ).scalar()
+    return db.session.get(PaymentEvent, row_id) if row_id is not None else None
+
+
+def handle_event(event: dict) -> str:
+    """Store and apply one event; returns its outcome. The caller commits."""
+    stored = _store(event)
+    if stored is None:
+        return "duplicate"
+    outcome = _apply(stored)
+    if outcome == "applied" and stored.donation_public_id:
+        _replay_deferred(stored.donation_public_id, stored.payment_intent_id)
+    return outcome
+
+
+def _finish(stored: PaymentEvent, outcome: str, review: str | None = None) -> str:
+    stored.outcome = outcome if review is None else f"review: {review}"
+    stored.processed_at = None if outcome == "deferred" else utcnow()
+    if review is not None:
+        db.session.add(PaymentReview(event_id=stored.event_id, reason=review))
+        logger.warning("payment event needs review", extra={"event": stored.event_id, "reason": review})
+    return outcome if review is None else "review"
+
+
+def _find(stored: PaymentEvent, obj: dict) -> Donation | None:
+    if stored.donation_public_id:
+        found = db.session.scalar(select(Donation).where(Donation.public_id == stored.donation_public_id))
+        if found is not None:
+            return found
+    charge = obj.get("charge") if stored.type.startswith("charge.dispute.") else obj.get("id")
+    clauses = []
+    if stored.type.startswith("charge.") and isinstance(charge, str):
+        clauses.append(Donation.charge_id == charge)
+    if stored.payment_intent_id:
+        clauses.append(Donation.payment_intent_id == stored.payment_intent_id)
+    if not clauses:
+        return None
+    found = db.session.scalar(select(Donation).where(or_(*clauses)).limit(1))
+    if found is not None and stored.donation_public_id is None:
+        stored.donation_public_id = found.public_id
+    return found
+
+
+def _mismatch(donation: Donation, obj: dict, amount_key: str | None) -> str | None:
+    currency = obj.get("currency")
+    if not isinstance(currency, str) or currency.lower() != donation.currency.lower():
+        return f"currency {currency!r} does not match donation {donation.public_id} ({donation.currency})"
+    if amount_key is not None and obj.get(amount_key) != donation.amount_fen:
+        return (
+            f"{amount_key} {obj.get(amount_key)!r} does not match donation {donation.public_id} ({donation.amount_fen})"
+        )
+    return None
+
+
+def _apply(stored: PaymentEvent) -> str:
+    event = stored.payload
+    kind = stored.type
+    obj = _object(event)
+    if kind not in _HANDLERS:
+        return _finish(stored, "ignored")
+    donation = _find(stored, obj)
+    if donation is None:
+        if kind.startswith("charge.") and stored.payment_intent_id:
+            # Perhaps its payment is not recorded yet: the review is resolved when it is.
+            _finish(stored, "deferred", f"no donation for {kind} (payment {stored.payment_intent_id})")
+            stored.outcome = "deferred"
+            return "review"
+        return _finish(stored, "ignored", f"no donation for {kind}")
+    stored.donation_public_id = donation.public_id
+    return _dispatch(stored, donation, obj)
+
+
+def _dispatch(stored: PaymentEvent, donation: Donation, obj: dict) -> str:
+    if stored.type.startswith("charge.") and donation.status == DonationStatus.FAILED:
+        return _finish(stored, "ignored", f"{stored.type} for failed donation {donation.public_id}")
+    return _HANDLERS[stored.type](stored, donation, obj)
+
+
+def _checkout_completed(stored, donation, obj) -> str:
+    if mismatch := _mismatch(donation, obj, "amount_total"):
+        return _finish(stored, "ignored", mismatch)
+    if obj.get("payment_status") not in ("paid", "no_payment_required"):
+        # Alipay and bank debits can complete unpaid; the async events say how it ends.
+        return _finish(stored, "ignored")
+    return _succeed(stored, donation, obj)
+
+
+def _async_succeeded(stored, donation, obj) -> str:
+    if mismatch := _mismatch(donation, obj, "amount_total"):
+        return _finish(stored, "ignored", mismatch)
+    return _succeed(stored, donation, obj)
+
+
+def _succeed(stored, donation, obj) -> str:
+    intent = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else None
+    if donation.status == DonationStatus.FAILED:
+        return _finish(stored, "ignored", f"payment reported for failed donation {donation.public_id}")
+    changed = services.succeed(donation, ACTOR, payment_intent_id=intent)
+    if changed and (reason := services.wish_payment_succeeded(donation, ACTOR)):
+        # The money stands and the event is applied; only the wish needs a person.
+        db.session.add(PaymentReview(event_id=stored.event_id, reason=reason))
+        logger.warning("payment event needs review", extra={"event": stored.event_id, "reason": reason})
+    return _finish(stored, "applied" if changed else "ignored")
+
+
+def _session_failed(stored, donation, obj) -> str:
+    changed = services.fail(donation, ACTOR, stored.type)
+    if changed:
+        services.wish_payment_failed(donation, ACTOR)
+    return _finish(stored, "applied" if changed else "ignored")
+
+
+def _waiting(donation: Donation) -> bool:
+    return donation.status == DonationStatus.PENDING
+
+
+def _charge_refunded(stored, donation, obj) -> str:
+    if mismatch := _mismatch(donation, obj, "amount"):
+        return _finish(stored, "ignored", mismatch)
+    if _waiting(donation):
+        return _finish(stored, "deferred")
+    if isinstance(obj.get("id"), str) and not donation.charge_id:
+        donation.charge_id = obj["id"]
+    refunded = obj.get("amount_refunded")
+    if not isinstance(refunded, int) or isinstance(refunded, bool) or refunded < 0:
+        return _finish(stored, "ignored", f"amount_refunded {refunded!r} is not valid")
+    # Refund events carry the running total: the difference is what this event adds.
+    delta = min(refunded, donation.amount_fen) - donation.refunded_fen
+    if delta <= 0:
+        return _finish(stored, "ignored")
+    if donation.status == DonationStatus.DISPUTED:
+        return _finish(stored, "ignored", f"refund of {delta} fen on disputed donation {donation.public_id}")
+    try:
+        services.refund(donation, delta, ACTOR, source_key=f"stripe:{stored.event_id}", note=stored.event_id)
+    except DomainError as exc:
+        return _finish(stored, "ignored", f"refund of {delta} fen refused: {exc.message}")
+    return _finish(stored, "applied")
+
+
+def _dispute_opened_key(obj) -> str:
+    return f"stripe:dispute:{obj.get('id')}:opened"
+
+
+def _dispute_created(stored, donation, obj) -> str:
+    if mismatch := _mismatch(donation, obj, None):
+        return _finish(stored, "ignored", mismatch)
+    if _waiting(donation):
+        return _finish(stored, "deferred")
+    amount = obj.get("amount")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        return _finish(stored, "ignored", f"dispute amount {amount!r} is not valid")
+    changed = services.open_dispute(donation, amount, ACTOR, source_key=_dispute_opened_key(obj))
+    return _finish(stored, "applied" if changed else "ignored")
+
+
+def _dispute_closed(stored, donation, obj) -> str:
+    if mismatch := _mismatch(donation, obj, None):
+        return _finish(stored, "ignored", mismatch)
+    opened = db.session.scalar(select(Journal.id).where(Journal.source_key == _dispute_opened_key(obj)))
+    if _waiting(donation) or (opened is None and donation.status != DonationStatus.DISPUTED):
+        return _finish(stored, "deferred")
+    status = obj.get("status")
+    if status not in ("won", "lost", "warning_closed"):
+        return _finish(stored, "ignored", f"dispute closed with status {status!r}")
+    changed = services.close_dispute(
+        donation,
+        status != "lost",
+        ACTOR,
+        opened_key=_dispute_opened_key(obj),
+        source_key=f"stripe:dispute:{obj.get('id')}:closed",
+    )
+    return _finish(stored, "applied" if changed else "ignored")
+
+
+_HANDLERS = {
+    "checkout.session.completed": _checkout_completed,
+    "checkout.session.async_payment_succeeded": _async_succeeded,
+    "checkout.session.async_payment_failed": _session_failed,
+    "checkout.session.expired": _session_failed,
+    "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute_created,
+    "charge.dispute.closed": _dispute_closed,
+}
+
+
+def _replay_deferred(public_id: str, payment_intent_id: str | None) -> None:
+    """Apply the events that waited for this donation's last step, oldest first, until none moves."""
+    donation = db.session.scalar(select(Donation).where(Donation.public_id == public_id))
+    if donation is None:
+        return
+    clauses = [PaymentEvent.donation_public_id == public_id]
+    for intent in {donation.payment_intent_id, payment_intent_id} - {None}:
+        clauses.append(PaymentEvent.payment_intent_id == intent)
+    progress = True
+    while progress:
+        progress = False
+        waiting = db.session.scalars(
+            select(PaymentEvent).where(PaymentEvent.outcome == "deferred", or_(*clauses)).order_by(PaymentEvent.id)
+        ).all()
+        for stored in waiting:
+            obj = _object(stored.payload)
+            stored.donation_public_id = public_id
+            outcome = _dispatch(stored, donation, obj)
+            if outcome != "deferred":
+                now = utcnow()
+                for review in db.session.scalars(
+                    select(PaymentReview).where(
+                        PaymentReview.event_id == stored.event_id, PaymentReview.resolved_at.is_(None)
+                    )
+                ):
+                    if review.reason.startswith("no donation"):
+                        review.resolved_at = now
+                progress = progress or outcome == "applied"

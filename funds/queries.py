@@ -1,0 +1,325 @@
+"""Reading funds, projects, campaigns and donations for pages and the API."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from core.errors import NotFound
+from core.extensions import db
+from core.models import AuditLog, User
+from funds import ledger
+from funds.models import (
+    Campaign,
+    CampaignKind,
+    Donation,
+    DonationStatus,
+    Fund,
+    PaymentEvent,
+    PaymentReview,
+    Project,
+)
+
+#: Donations whose money arrived (some of it may since have gone back).
+PAID = (
+    DonationStatus.SUCCEEDED,
+    DonationStatus.PARTIALLY_REFUNDED,
+    DonationStatus.REFUNDED,
+    DonationStatus.DISPUTED,
+)
+
+
+def funds(*, active_only: bool = False) -> list[Fund]:
+    statement = select(Fund).order_by(Fund.name, Fund.id)
+    if active_only:
+        statement = statement.where(Fund.active.is_(True))
+    return list(db.session.scalars(statement))
+
+
+def funds_with_figures(*, active_only: bool = False) -> list[tuple[Fund, ledger.FundFigures]]:
+    figures = ledger.figures()
+    return [(fund, figures.get(fund.id, ledger.FundFigures(0, 0, 0))) for fund in funds(active_only=active_only)]
+
+
+def fund_figures(fund: Fund) -> ledger.FundFigures:
+    return ledger.figures().get(fund.id, ledger.FundFigures(0, 0, 0))
+
+
+def _one(model, **where):
+    found = db.session.scalar(select(model).filter_by(**where))
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def fund_by_slug(slug: str, *, public: bool = False) -> Fund:
+    fund = _one(Fund, slug=slug)
+    if public and not fund.active:
+        raise NotFound()
+    return fund
+
+
+def project_by_slug(slug: str, *, public: bool = False) -> Project:
+    """In public, a project is shown while its fund is open; a closed project still shows what it raised."""
+    project = _one(Project, slug=slug)
+    if public and not project.fund.active:
+        raise NotFound()
+    return project
+
+
+def campaign_by_slug(slug: str, *, public: bool = False) -> Campaign:
+    campaign = _one(Campaign, slug=slug)
+    if public and not (campaign.active and campaign.fund.active):
+        raise NotFound()
+    return campaign
+
+
+def get_project(project_id: int) -> Project:
+    return _one(Project, id=project_id)
+
+
+def get_donation(donation_id: int) -> Donation:
+    return _one(Donation, id=donation_id)
+
+
+def projects(fund: Fund | None = None, *, open_only: bool = False) -> list[Project]:
+    statement = select(Project).order_by(Project.created_at.desc(), Project.id.desc())
+    if fund is not None:
+        statement = statement.where(Project.fund_id == fund.id)
+    if open_only:
+        statement = statement.where(Project.status == "open")
+    return list(db.session.scalars(statement))
+
+
+def campaigns(fund: Fund | None = None, *, active_only: bool = False) -> list[Campaign]:
+    statement = select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+    if fund is not None:
+        statement = statement.where(Campaign.fund_id == fund.id)
+    if active_only:
+        statement = statement.where(Campaign.active.is_(True))
+    return list(db.session.scalars(statement))
+
+
+def donations(fund: Fund, limit: int = 500) -> list[Donation]:
+    return list(
+        db.session.scalars(
+            select(Donation)
+            .where(Donation.fund_id == fund.id)
+            .order_by(Donation.created_at.desc(), Donation.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _net_raised(*where) -> int:
+    net = Donation.amount_fen - Donation.refunded_fen - Donation.disputed_fen
+    return int(db.session.scalar(select(func.coalesce(func.sum(net), 0)).where(Donation.status.in_(PAID), *where)) or 0)
+
+
+def raised_by_project() -> dict[int, int]:
+    net = Donation.amount_fen - Donation.refunded_fen - Donation.disputed_fen
+    rows = db.session.execute(
+        select(Donation.project_id, func.sum(net))
+        .where(Donation.status.in_(PAID), Donation.project_id.is_not(None))
+        .group_by(Donation.project_id)
+    )
+    return {project_id: int(total or 0) for project_id, total in rows}
+
+
+def project_raised(project: Project) -> int:
+    """What donors gave to the project and kept there: refunds and held disputes are taken off."""
+    return _net_raised(Donation.project_id == project.id)
+
+
+def campaign_totals(campaign: Campaign) -> tuple[int, int]:
+    """(money kept, number of gifts) of a campaign."""
+    count = db.session.scalar(
+        select(func.count(Donation.id)).where(Donation.campaign_id == campaign.id, Donation.status.in_(PAID))
+    )
+    return _net_raised(Donation.campaign_id == campaign.id), int(count or 0)
+
+
+# --- a couples' campaign wall and a donor's own donations -----------------------------------------
+
+
+@dataclass(frozen=True)
+class WallEntry:
+    name: str
+    at: datetime
+
+
+@dataclass
+class Wall:
+    campaign: Campaign
+    total_fen: int
+    currency: str
+    couples: int
+    items: list[WallEntry]
+    page: int
+    per_page: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.per_page < self.couples
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.couples // self.per_page))
+
+
+def wall_name(donation: Donation) -> str:
+    """爱心人士 when anonymous, else the chosen display name, else both names of the couple."""
+    from wishes.models import ANONYMOUS_NAME
+
+    if donation.anonymous:
+        return str(ANONYMOUS_NAME)
+    if donation.display_name:
+        return donation.display_name
+    if donation.partner_name:
+        return f"{donation.name} & {donation.partner_name}"
+    return donation.name
+
+
+def campaign_wall(slug: str, page: int = 1, per_page: int = 24) -> Wall:
+    """A couples' campaign: net money kept, couples whose gift still counts, the latest names."""
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    if campaign is None or campaign.kind != CampaignKind.COUPLE:
+        raise NotFound()
+    net = Donation.amount_fen - Donation.refunded_fen - Donation.disputed_fen
+    counted = (Donation.campaign_id == campaign.id, Donation.status.in_(PAID), net > 0)
+    total, couples = db.session.execute(
+        select(func.coalesce(func.sum(net), 0), func.count()).select_from(Donation).where(*counted)
+    ).one()
+    rows = db.session.scalars(
+        select(Donation)
+        .where(*counted)
+        .order_by(Donation.succeeded_at.desc(), Donation.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    items = [WallEntry(wall_name(d), d.succeeded_at or d.created_at) for d in rows]
+    return Wall(campaign, int(total or 0), current_app.config["CURRENCY"], int(couples or 0), items, page, per_page)
+
+
+def donations_of(user) -> list[Donation]:
+    """Donations made while signed in to this account, newest first."""
+    return list(
+        db.session.scalars(
+            select(Donation)
+            .where(Donation.donor_id == user.id)
+            .order_by(Donation.created_at.desc(), Donation.id.desc())
+        )
+    )
+
+
+# --- the payment review queue ---------------------------------------------------------------------
+
+#: Keys of a processor event whose values are a payer's contact details; the review page hides them.
+CONTACT_KEYS = frozenset(
+    {
+        "address",
+        "billing_details",
+        "collected_information",
+        "custom_fields",
+        "customer_details",
+        "customer_email",
+        "customer_phone",
+        "email",
+        "phone",
+        "receipt_email",
+        "shipping",
+        "shipping_details",
+    }
+)
+HIDDEN = "[hidden]"
+
+
+@dataclass
+class ReviewRow:
+    review: PaymentReview
+    event: PaymentEvent | None
+    #: The fund of the donation the event names, when that donation exists.
+    fund: Fund | None
+    resolved_by: User | None
+    note: str | None = None
+
+
+def _review_rows(*where, order_by, limit: int | None = None) -> list[ReviewRow]:
+    statement = (
+        select(PaymentReview, PaymentEvent, Fund, User)
+        .outerjoin(PaymentEvent, PaymentEvent.event_id == PaymentReview.event_id)
+        .outerjoin(Donation, Donation.public_id == PaymentEvent.donation_public_id)
+        .outerjoin(Fund, Fund.id == Donation.fund_id)
+        .outerjoin(User, User.id == PaymentReview.resolved_by_id)
+        .where(*where)
+        .order_by(*order_by)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    rows = [ReviewRow(*found) for found in db.session.execute(statement).all()]
+    resolved = [row.review.id for row in rows if row.review.resolved_at is not None]
+    if resolved:
+        notes = db.session.execute(
+            select(AuditLog.object_id, AuditLog.note)
+            .where(
+                AuditLog.action == "payment_review.resolved",
+                AuditLog.object_type == PaymentReview.__tablename__,
+                AuditLog.object_id.in_(resolved),
+            )
+            .order_by(AuditLog.id)
+        ).all()
+        by_review = dict(notes)
+        for row in rows:
+            row.note = by_review.get(row.review.id)
+    return rows
+
+
+def payment_reviews(*, resolved: bool = False, limit: int = 200) -> list[ReviewRow]:
+    """Open items oldest first (a queue); resolved ones most recently resolved first."""
+    if resolved:
+        return _review_rows(
+            PaymentReview.resolved_at.is_not(None),
+            order_by=(PaymentReview.resolved_at.desc(), PaymentReview.id.desc()),
+            limit=limit,
+        )
+    return _review_rows(
+        PaymentReview.resolved_at.is_(None), order_by=(PaymentReview.created_at, PaymentReview.id), limit=limit
+    )
+
+
+def payment_review(review_id: int) -> ReviewRow:
+    rows = _review_rows(PaymentReview.id == review_id, order_by=(PaymentReview.id,))
+    if not rows:
+        raise NotFound()
+    return rows[0]
+
+
+def payment_review_counts() -> dict[str, int]:
+    """How many items are open and how many resolved."""
+    resolved = PaymentReview.resolved_at.is_not(None)
+    found = dict(db.session.execute(select(resolved, func.count()).group_by(resolved)).all())
+    return {"open": int(found.get(False, 0)), "resolved": int(found.get(True, 0))}
+
+
+def _without_contacts(value):
+    if isinstance(value, dict):
+        return {
+            key: (HIDDEN if key in CONTACT_KEYS and item not in (None, "", {}, []) else _without_contacts(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_without_contacts(item) for item in value]
+    return value
+
+
+def event_payload_text(event: PaymentEvent | None) -> str:
+    """The stored event, pretty-printed, with the payer's contact details hidden."""
+    if event is None:
+        return ""
+    return json.dumps(_without_contacts(event.payload), indent=2, ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,476 @@
+"""Fund pages: the fund administrator's desk, and the public fund, project, campaign and poster pages."""
+
+from uuid import uuid4
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from core import qr
+from core.auth import roles_required
+from core.errors import DomainError, ValidationError
+from core.extensions import db
+from core.forms_util import apply_errors, commit_form
+from core.models import Role
+from core.uploads import discard_image, save_image, send_image
+from core.urls import public_url
+from funds import imports, queries, services, statements
+from funds.forms import (
+    DONATION_STATUS_LABELS,
+    CampaignForm,
+    FundEditForm,
+    FundForm,
+    ImportForm,
+    OfflineDonationForm,
+    ProjectForm,
+    RefundForm,
+    ReviewResolveForm,
+)
+from funds.models import CHANNEL_LABELS
+from wishes.forms import ActionForm
+
+bp = Blueprint("funds", __name__)
+
+STAFF = "/staff"
+
+
+# --- public --------------------------------------------------------------------------------------
+
+
+@bp.get("/funds")
+def public_funds():
+    return render_template("funds/public_funds.html", rows=queries.funds_with_figures(active_only=True))
+
+
+@bp.get("/funds/<slug>")
+def public_fund(slug: str):
+    fund = queries.fund_by_slug(slug, public=True)
+    return render_template(
+        "funds/public_fund.html",
+        fund=fund,
+        figures=queries.fund_figures(fund),
+        projects=queries.projects(fund, open_only=True),
+        campaigns=queries.campaigns(fund, active_only=True),
+    )
+
+
+@bp.get("/projects/<slug>")
+def public_project(slug: str):
+    project = queries.project_by_slug(slug, public=True)
+    raised = queries.project_raised(project)
+    percent = min(100, raised * 100 // project.goal_fen)
+    return render_template("funds/public_project.html", project=project, raised=raised, percent=percent)
+
+
+@bp.get("/campaigns/<slug>")
+def public_campaign(slug: str):
+    campaign = queries.campaign_by_slug(slug, public=True)
+    raised, count = queries.campaign_totals(campaign)
+    return render_template("funds/public_campaign.html", campaign=campaign, raised=raised, count=count)
+
+
+def _qr_target(kind: str, slug: str) -> str:
+    if kind == "fund":
+        return public_url("funds.public_fund", slug=queries.fund_by_slug(slug, public=True).slug, src="qr")
+    if kind == "project":
+        return public_url("funds.public_project", slug=queries.project_by_slug(slug, public=True).slug, src="qr")
+    # A campaign's code goes straight to its donation form: at the counter nobody wants a detour.
+    campaign = queries.campaign_by_slug(slug, public=True)
+    return public_url("funds_donate.donate", kind="campaign", slug=campaign.slug, src="qr")
+
+
+@bp.get("/funds/<slug>/qr.<any(svg, png):fmt>")
+def fund_qr(slug: str, fmt: str):
+    return qr.response(_qr_target("fund", slug), fmt)
+
+
+@bp.get("/projects/<slug>/qr.<any(svg, png):fmt>")
+def project_qr(slug: str, fmt: str):
+    return qr.response(_qr_target("project", slug), fmt)
+
+
+@bp.get("/campaigns/<slug>/qr.<any(svg, png):fmt>")
+def campaign_qr(slug: str, fmt: str):
+    return qr.response(_qr_target("campaign", slug), fmt)
+
+
+def _poster_subject(kind: str, ident: str) -> dict:
+    """What a poster may show; for a wish that is its title and the child's public view, nothing more."""
+    if kind == "wish":
+        from wishes.services import get_public_wish
+
+        wish = get_public_wish(ident)
+        return {
+            "title": wish.title,
+            "child": wish.child.public_view(),
+            "qr_url": url_for("wishes.wish_qr", public_id=wish.public_id, fmt="svg"),
+            "target": public_url("wishes.detail", public_id=wish.public_id, src="qr"),
+        }
+    if kind == "fund":
+        fund = queries.fund_by_slug(ident, public=True)
+        title, text, slug = fund.name, fund.description, fund.slug
+    elif kind == "project":
+        project = queries.project_by_slug(ident, public=True)
+        title, text, slug = project.title, project.summary, project.slug
+    else:
+        campaign = queries.campaign_by_slug(ident, public=True)
+        title, text, slug = campaign.title, campaign.description, campaign.slug
+    return {
+        "title": title,
+        "text": text,
+        "qr_url": url_for(f"funds.{kind}_qr", slug=slug, fmt="svg"),
+        "target": _qr_target(kind, slug),
+    }
+
+
+@bp.get("/posters/<any(wish, fund, project, campaign):kind>/<ident>")
+def poster(kind: str, ident: str):
+    """A printable A4 or A5 page with a big QR code and the title."""
+    size = request.args.get("size") if request.args.get("size") in ("a4", "a5") else "a4"
+    return render_template("funds/poster.html", kind=kind, size=size, **_poster_subject(kind, ident))
+
+
+# --- fund administrator: funds --------------------------------------------------------------------
+
+
+@bp.get(f"{STAFF}/funds")
+@roles_required(Role.FUND_ADMIN)
+def admin_dashboard():
+    return render_template(
+        "funds/admin_dashboard.html",
+        rows=queries.funds_with_figures(),
+        open_reviews=queries.payment_review_counts()["open"],
+    )
+
+
+@bp.route(f"{STAFF}/funds/new", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def admin_new_fund():
+    form = FundForm()
+    if form.validate_on_submit():
+        ok, _fund = commit_form(
+            form,
+            lambda: services.create_fund(current_user, form.slug.data, form.name.data, form.description.data or ""),
+        )
+        if ok:
+            flash(_("The fund is created."), "success")
+            return redirect(url_for("funds.admin_dashboard"))
+    return render_template("funds/admin_fund_form.html", form=form, fund=None), 422 if form.errors else 200
+
+
+@bp.route(f"{STAFF}/funds/<slug>/edit", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def admin_edit_fund(slug: str):
+    fund = queries.fund_by_slug(slug)
+    form = FundEditForm(obj=fund)
+    if form.validate_on_submit():
+        ok, _fund = commit_form(
+            form,
+            lambda: services.update_fund(
+                current_user, fund, form.name.data, form.description.data or "", form.active.data
+            ),
+        )
+        if ok:
+            flash(_("The fund is saved."), "success")
+            return redirect(url_for("funds.admin_dashboard"))
+    return render_template("funds/admin_fund_form.html", form=form, fund=fund), 422 if form.errors else 200
+
+
+@bp.get(f"{STAFF}/funds/<slug>/donations")
+@roles_required(Role.FUND_ADMIN)
+def admin_donations(slug: str):
+    fund = queries.fund_by_slug(slug)
+    return render_template(
+        "funds/admin_donations.html",
+        fund=fund,
+        figures=queries.fund_figures(fund),
+        donations=queries.donations(fund),
+        channel_labels=CHANNEL_LABELS,
+        status_labels=DONATION_STATUS_LABELS,
+    )
+
+
+def _download(data: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get(f"{STAFF}/funds/<slug>/statement.csv")
+@roles_required(Role.FUND_ADMIN)
+def admin_statement_csv(slug: str):
+    fund = queries.fund_by_slug(slug)
+    return _download(statements.as_csv(fund), "text/csv", f"statement-{fund.slug}.csv")
+
+
+@bp.get(f"{STAFF}/funds/<slug>/statement.xlsx")
+@roles_required(Role.FUND_ADMIN)
+def admin_statement_xlsx(slug: str):
+    fund = queries.fund_by_slug(slug)
+    return _download(
+        statements.as_xlsx(fund),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        f"statement-{fund.slug}.xlsx",
+    )
+
+
+# --- fund administrator: projects -----------------------------------------------------------------
+
+
+def _fund_choices(field) -> None:
+    field.choices = [SelectChoice(f.slug, f.name) for f in queries.funds(active_only=True)]
+
+
+@bp.get(f"{STAFF}/projects")
+@roles_required(Role.FUND_ADMIN)
+def admin_projects():
+    return render_template(
+        "funds/admin_projects.html",
+        projects=queries.projects(),
+        raised=queries.raised_by_project(),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route(f"{STAFF}/projects/new", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def admin_new_project():
+    form = ProjectForm()
+    _fund_choices(form.fund)
+    if form.validate_on_submit():
+        data = services.ProjectInput(
+            slug=form.slug.data,
+            title=form.title.data,
+            fund=form.fund.data,
+            goal_fen=form.goal.fen,
+            beneficiaries=int(form.beneficiaries.data) if (form.beneficiaries.data or "").strip() else None,
+            district=form.district.data,
+            summary=form.summary.data or "",
+        )
+        ok, _project = commit_form(form, lambda: services.create_project(current_user, data), {"goal_fen": "goal"})
+        if ok:
+            flash(_("The project is created."), "success")
+            return redirect(url_for("funds.admin_projects"))
+    return render_template("funds/admin_project_form.html", form=form), 422 if form.errors else 200
+
+
+@bp.post(f"{STAFF}/projects/<int:project_id>/close")
+@roles_required(Role.FUND_ADMIN)
+def admin_close_project(project_id: int):
+    project = queries.get_project(project_id)
+    if ActionForm().validate():
+        try:
+            services.close_project(current_user, project)
+            db.session.commit()
+            flash(_("The project is closed to donations."), "success")
+        except DomainError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+    return redirect(url_for("funds.admin_projects"))
+
+
+@bp.route(f"{STAFF}/projects/import", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def admin_import_projects():
+    form = ImportForm()
+    row_errors: dict = {}
+    if form.validate_on_submit():
+        upload = form.sheet.data
+        try:
+            if not upload or not getattr(upload, "filename", ""):
+                raise ValidationError(fields={"sheet": _("Choose the sheet to upload.")})
+            rows = imports.read_rows(upload.filename, upload.stream)
+            created = services.import_projects(current_user, rows)
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            if any(key.startswith("row ") for key in exc.fields):
+                row_errors = exc.fields
+                form.form_errors.append(str(exc.message))
+            else:
+                apply_errors(form, exc)
+        else:
+            flash(_("%(n)d projects were imported.", n=len(created)), "success")
+            return redirect(url_for("funds.admin_projects"))
+    status = 422 if (form.errors or form.form_errors or row_errors) else 200
+    return render_template("funds/admin_import.html", form=form, row_errors=row_errors, columns=imports.COLUMNS), status
+
+
+@bp.get(f"{STAFF}/projects/import/template.csv")
+@roles_required(Role.FUND_ADMIN)
+def admin_import_template():
+    return _download(imports.template_csv(), "text/csv", "projects-template.csv")
+
+
+# --- fund administrator: campaigns ----------------------------------------------------------------
+
+
+@bp.get(f"{STAFF}/campaigns")
+@roles_required(Role.FUND_ADMIN)
+def admin_campaigns():
+    return render_template("funds/admin_campaigns.html", campaigns=queries.campaigns())
+
+
+@bp.route(f"{STAFF}/campaigns/new", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def admin_new_campaign():
+    form = CampaignForm()
+    _fund_choices(form.fund)
+    form.project.choices = [SelectChoice("", _("None"))] + [
+        SelectChoice(p.slug, f"{p.title} ({p.fund.name})") for p in queries.projects(open_only=True)
+    ]
+    if form.validate_on_submit():
+        data = services.CampaignInput(
+            slug=form.slug.data,
+            title=form.title.data,
+            fund=form.fund.data,
+            kind=form.kind.data,
+            description=form.description.data or "",
+            project=form.project.data or None,
+            presets=form.presets.fens,
+            min_fen=form.minimum.fen,
+            max_fen=form.maximum.fen,
+        )
+        ok, _campaign = commit_form(
+            form, lambda: services.create_campaign(current_user, data), {"min_fen": "minimum", "max_fen": "maximum"}
+        )
+        if ok:
+            flash(_("The campaign is created. Print its poster from the list."), "success")
+            return redirect(url_for("funds.admin_campaigns"))
+    return render_template("funds/admin_campaign_form.html", form=form), 422 if form.errors else 200
+
+
+# --- fund administrator: donations ----------------------------------------------------------------
+
+
+def _target_choices(field) -> None:
+    choices = [
+        SelectChoice(f"fund:{f.slug}", _("Fund: %(name)s", name=f.name)) for f in queries.funds(active_only=True)
+    ]
+    choices += [
+        SelectChoice(f"project:{p.slug}", _("Project: %(name)s", name=p.title))
+        for p in queries.projects(open_only=True)
+    ]
+    choices += [
+        SelectChoice(f"campaign:{c.slug}", _("Campaign: %(name)s", name=c.title))
+        for c in queries.campaigns(active_only=True)
+    ]
+    field.choices = choices
+
+
+@bp.route(f"{STAFF}/donations/offline", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def admin_offline_donation():
+    form = OfflineDonationForm()
+    _target_choices(form.target)
+    if form.validate_on_submit():
+        evidence = None
+        try:
+            kind, _sep, slug = form.target.data.partition(":")
+            target = services.resolve_target(**{kind: slug})
+            if form.evidence.data and getattr(form.evidence.data, "filename", ""):
+                evidence = save_image(form.evidence.data.stream, field="evidence")
+            donor = services.DonorInput(
+                name=form.name.data,
+                contact=form.contact.data,
+                display_name=form.display_name.data,
+                anonymous=form.anonymous.data,
+            )
+            donation = services.record_offline(
+                current_user, target, form.amount.fen, donor, form.channel.data, form.reference.data, evidence
+            )
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            discard_image(evidence)
+            apply_errors(
+                form, exc, {"amount_fen": "amount", "fund": "target", "project": "target", "campaign": "target"}
+            )
+        except Exception:
+            db.session.rollback()
+            discard_image(evidence)
+            raise
+        else:
+            flash(_("Recorded with receipt number %(no)s.", no=donation.receipt_no), "success")
+            return redirect(url_for("funds.admin_donations", slug=donation.fund.slug))
+    return render_template("funds/admin_offline_form.html", form=form), 422 if (
+        form.errors or form.form_errors
+    ) else 200
+
+
+@bp.route(f"{STAFF}/donations/<int:donation_id>/refund", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def admin_refund(donation_id: int):
+    donation = queries.get_donation(donation_id)
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            services.refund(
+                donation, form.amount.fen, current_user, source_key=f"admin-refund:{uuid4()}", note=form.reason.data
+            )
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc, {"amount_fen": "amount"})
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+        else:
+            flash(_("The refund is recorded."), "success")
+            return redirect(url_for("funds.admin_donations", slug=donation.fund.slug))
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template(
+        "funds/admin_refund.html", form=form, donation=donation, channel_labels=CHANNEL_LABELS
+    ), status
+
+
+@bp.get(f"{STAFF}/donations/<int:donation_id>/evidence-photo")
+@roles_required(Role.FUND_ADMIN)
+def admin_evidence_photo(donation_id: int):
+    return send_image(queries.get_donation(donation_id).evidence)
+
+
+# --- fund administrator: payment reviews ----------------------------------------------------------
+
+
+@bp.get(f"{STAFF}/payments/reviews")
+@roles_required(Role.FUND_ADMIN)
+def admin_reviews():
+    resolved = request.args.get("state") == "resolved"
+    return render_template(
+        "funds/admin_reviews.html",
+        rows=queries.payment_reviews(resolved=resolved),
+        counts=queries.payment_review_counts(),
+        resolved=resolved,
+    )
+
+
+@bp.route(f"{STAFF}/payments/reviews/<int:review_id>", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def admin_review(review_id: int):
+    row = queries.payment_review(review_id)
+    form = ReviewResolveForm()
+    if form.validate_on_submit():
+        try:
+            services.resolve_review(current_user, row.review, form.note.data)
+            db.session.commit()
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc.message))
+        else:
+            flash(_("The review is resolved."), "success")
+            return redirect(url_for("funds.admin_reviews"))
+        row = queries.payment_review(review_id)
+    status = 422 if (form.errors or form.form_errors) else 200
+    return render_template(
+        "funds/admin_review.html",
+        row=row,
+        form=form,
+        payload=queries.event_payload_text(row.event),
+        hidden=queries.HIDDEN,
+    ), status

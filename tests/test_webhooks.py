@@ -1,0 +1,304 @@
+"""POST /stripe/webhook: signatures on the raw body, events stored once, any order, a review queue."""
+
+import itertools
+import json
+import threading
+import time
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from core.models import AuditLog
+from funds import ledger
+from funds.models import Donation, DonationStatus, Journal, PaymentEvent, PaymentReview
+from tests.payment_helpers import (
+    WEBHOOK_SECRET,
+    configured,
+    dispute_event,
+    pending_donation,
+    refund_event,
+    session_event,
+    sign,
+)
+
+
+@pytest.fixture(autouse=True)
+def webhook_secret(app):
+    with configured(app, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_SECRET_KEY=""):
+        yield
+
+
+def deliver(client, event, *, secret=WEBHOOK_SECRET, timestamp=None):
+    payload = json.dumps(event)
+    return client.post(
+        "/stripe/webhook",
+        data=payload,
+        headers={"Stripe-Signature": sign(payload, secret, timestamp)},
+        content_type="application/json",
+    )
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def fresh(db, donation) -> Donation:
+    db.session.rollback()
+    return db.session.scalar(select(Donation).where(Donation.public_id == donation.public_id))
+
+
+def test_a_paid_session_succeeds_the_donation_once(client, db):
+    donation = pending_donation()
+    event = session_event(donation)
+    first = deliver(client, event)
+    assert first.status_code == 200 and first.json["outcome"] == "applied"
+    again = deliver(client, event)
+    assert again.status_code == 200 and again.json["outcome"] == "duplicate"
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.SUCCEEDED and d.receipt_no and d.payment_intent_id == f"pi_{d.public_id}"
+    assert count(db, PaymentEvent) == 1
+    assert count(db, Journal) == 1
+    assert ledger.check() == []
+
+
+@pytest.mark.parametrize("how", ["wrong secret", "stale", "missing", "tampered body"])
+def test_a_bad_or_stale_signature_is_refused_and_nothing_is_written(client, db, how):
+    donation = pending_donation()
+    event = session_event(donation)
+    payload = json.dumps(event)
+    header = sign(payload)
+    if how == "wrong secret":
+        header = sign(payload, "whsec_someone_else")
+    elif how == "stale":
+        header = sign(payload, timestamp=int(time.time()) - 301)
+    elif how == "tampered body":
+        payload = payload.replace('"amount_total": 10000', '"amount_total": 1')
+    headers = {} if how == "missing" else {"Stripe-Signature": header}
+    response = client.post("/stripe/webhook", data=payload, headers=headers, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "invalid_signature"
+    assert count(db, PaymentEvent) == 0
+    assert fresh(db, donation).status == DonationStatus.PENDING
+
+
+def test_the_same_event_five_times_at_once_changes_the_donation_once(live_server, db):
+    donation = pending_donation()
+    payload = json.dumps(session_event(donation))
+    barrier = threading.Barrier(5)
+    answers: list[int] = []
+
+    def send():
+        barrier.wait()
+        headers = {"Stripe-Signature": sign(payload), "Content-Type": "application/json"}
+        answers.append(
+            requests.post(f"{live_server.url}/stripe/webhook", data=payload, headers=headers, timeout=30).status_code
+        )
+
+    threads = [threading.Thread(target=send) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200] * 5
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.SUCCEEDED and d.version == 2
+    moves = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "donation.succeeded"))
+    assert moves == 1
+    assert count(db, Journal) == 1
+    assert count(db, PaymentEvent) == 1
+    assert ledger.check() == []
+
+
+def test_an_unpaid_completion_waits_for_the_async_result(client, db):
+    paid_later = pending_donation(channel="alipay")
+    deliver(client, session_event(paid_later, payment_status="unpaid"))
+    assert fresh(db, paid_later).status == DonationStatus.PENDING
+    deliver(client, session_event(paid_later, "checkout.session.async_payment_succeeded"))
+    assert fresh(db, paid_later).status == DonationStatus.SUCCEEDED
+
+    declined = pending_donation(channel="alipay", fund=fresh(db, paid_later).fund)
+    deliver(client, session_event(declined, payment_status="unpaid"))
+    deliver(client, session_event(declined, "checkout.session.async_payment_failed", payment_status="unpaid"))
+    assert fresh(db, declined).status == DonationStatus.FAILED
+    # A payment reported after the donation failed is not booked: an administrator looks at it.
+    response = deliver(client, session_event(declined, "checkout.session.async_payment_succeeded"))
+    assert response.json["outcome"] == "review"
+    assert fresh(db, declined).status == DonationStatus.FAILED
+    assert count(db, PaymentReview) == 1
+    assert ledger.check() == []
+
+
+def test_an_expired_session_fails_the_donation(client, db):
+    donation = pending_donation()
+    deliver(client, session_event(donation, "checkout.session.expired", payment_status="unpaid"))
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.FAILED and d.receipt_no is None
+    assert count(db, Journal) == 0
+
+
+def test_an_event_for_an_unknown_donation_is_answered_and_queued_for_review(client, db):
+    class Stranger:
+        public_id = "no-such-donation"
+        amount_fen = 5000
+
+    response = deliver(client, session_event(Stranger()))
+    assert response.status_code == 200 and response.json["outcome"] == "review"
+    review = db.session.scalar(select(PaymentReview))
+    assert "no donation" in review.reason and review.resolved_at is None
+    assert count(db, Donation) == 0 and count(db, Journal) == 0
+
+
+@pytest.mark.parametrize("change", [{"amount": 1}, {"currency": "usd"}])
+def test_an_amount_or_currency_mismatch_changes_nothing_and_is_reviewed(client, db, change):
+    donation = pending_donation()
+    response = deliver(client, session_event(donation, **change))
+    assert response.status_code == 200 and response.json["outcome"] == "review"
+    assert fresh(db, donation).status == DonationStatus.PENDING
+    assert count(db, PaymentReview) == 1 and count(db, Journal) == 0
+
+
+def test_partial_then_full_refund(client, db):
+    donation = pending_donation()
+    deliver(client, session_event(donation))
+    deliver(client, refund_event(donation, 3000, ["re_1"]))
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.PARTIALLY_REFUNDED and d.refunded_fen == 3000
+    assert ledger.figures()[d.fund_id].balance_fen == 7000
+    deliver(client, refund_event(donation, 10000, ["re_1", "re_2"]))
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.REFUNDED and d.refunded_fen == 10000
+    assert ledger.figures()[d.fund_id].balance_fen == 0
+    assert ledger.check() == []
+
+
+@pytest.mark.parametrize("outcome", ["won", "lost"])
+def test_a_dispute_won_or_lost(client, db, outcome):
+    donation = pending_donation()
+    deliver(client, session_event(donation))
+    deliver(client, dispute_event(donation))
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.DISPUTED and d.disputed_fen == 10000
+    assert ledger.figures()[d.fund_id].balance_fen == 0
+    deliver(client, dispute_event(donation, "charge.dispute.closed", status=outcome))
+    d = fresh(db, donation)
+    if outcome == "won":
+        assert d.status == DonationStatus.SUCCEEDED and ledger.figures()[d.fund_id].balance_fen == 10000
+    else:
+        assert d.status == DonationStatus.REFUNDED and d.refunded_fen == 10000
+        assert ledger.figures()[d.fund_id].balance_fen == 0
+    assert ledger.check() == []
+
+
+def _final_state(db, donation):
+    d = fresh(db, donation)
+    return d.status, d.refunded_fen, d.disputed_fen, ledger.figures()[d.fund_id].balance_fen
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    ["refunds", "refunds without metadata", "dispute lost", "dispute won"],
+)
+def test_events_in_any_order_reach_the_same_final_state(client, db, scenario):
+    finals = set()
+    fund = None
+    for order in itertools.permutations(range(3)):
+        donation = pending_donation(fund=fund)
+        fund = donation.fund
+        if scenario.startswith("refunds"):
+            metadata = scenario == "refunds"
+            events = [
+                session_event(donation),
+                refund_event(donation, 3000, ["re_1"], with_metadata=metadata),
+                refund_event(donation, 10000, ["re_1", "re_2"], with_metadata=metadata),
+            ]
+        else:
+            events = [
+                session_event(donation),
+                dispute_event(donation, dispute_id=f"dp_{donation.public_id}"),
+                dispute_event(
+                    donation, "charge.dispute.closed", status=scenario.split()[1], dispute_id=f"dp_{donation.public_id}"
+                ),
+            ]
+        for i in order:
+            assert deliver(client, events[i]).status_code == 200
+        d = fresh(db, donation)
+        finals.add((d.status, d.refunded_fen, d.disputed_fen))
+        assert (
+            db.session.scalar(select(func.count()).select_from(PaymentEvent).where(PaymentEvent.outcome == "deferred"))
+            == 0
+        )
+    assert len(finals) == 1, finals
+    expected = {
+        "refunds": (DonationStatus.REFUNDED, 10000, 0),
+        "refunds without metadata": (DonationStatus.REFUNDED, 10000, 0),
+        "dispute lost": (DonationStatus.REFUNDED, 10000, 0),
+        "dispute won": (DonationStatus.SUCCEEDED, 0, 0),
+    }[scenario]
+    assert finals == {expected}
+    # Reviews raised while an event waited for its payment are resolved once it arrived.
+    assert (
+        db.session.scalar(select(func.count()).select_from(PaymentReview).where(PaymentReview.resolved_at.is_(None)))
+        == 0
+    )
+    assert ledger.check() == []
+
+
+def test_different_events_for_one_payment_at_once_book_it_once(live_server, db):
+    donation = pending_donation()
+    payloads = [
+        json.dumps(session_event(donation)),
+        json.dumps(session_event(donation, "checkout.session.async_payment_succeeded")),
+        json.dumps(session_event(donation)),
+        json.dumps(session_event(donation, "checkout.session.async_payment_succeeded")),
+    ]
+    barrier = threading.Barrier(len(payloads))
+    answers: list[int] = []
+
+    def send(payload):
+        barrier.wait()
+        headers = {"Stripe-Signature": sign(payload), "Content-Type": "application/json"}
+        url = f"{live_server.url}/stripe/webhook"
+        answers.append(requests.post(url, data=payload, headers=headers, timeout=30).status_code)
+
+    threads = [threading.Thread(target=send, args=(p,)) for p in payloads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200] * len(payloads)
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.SUCCEEDED and d.receipt_no.endswith("-000001")
+    assert count(db, Journal) == 1 and count(db, PaymentEvent) == len(payloads)
+    assert ledger.check() == []
+
+
+@pytest.mark.parametrize("payload", ["not json", "[1, 2]", '{"type": "checkout.session.completed"}'])
+def test_a_signed_body_that_is_not_an_event_is_refused(client, db, payload):
+    response = client.post(
+        "/stripe/webhook", data=payload, headers={"Stripe-Signature": sign(payload)}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert count(db, PaymentEvent) == 0
+
+
+def test_events_of_other_types_are_stored_and_ignored(client, db):
+    response = deliver(client, {"id": "evt_other", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})
+    assert response.status_code == 200 and response.json["outcome"] == "ignored"
+    assert count(db, PaymentEvent) == 1 and count(db, PaymentReview) == 0
+
+
+def test_a_refund_or_dispute_waiting_for_a_payment_that_then_fails_is_reviewed(client, db):
+    refunded = pending_donation()
+    disputed = pending_donation(fund=refunded.fund)
+    deliver(client, refund_event(refunded, 10000, ["re_1"]))
+    deliver(client, dispute_event(disputed))
+    for donation in (refunded, disputed):
+        response = deliver(client, session_event(donation, "checkout.session.expired", payment_status="unpaid"))
+        assert response.status_code == 200
+        assert fresh(db, donation).status == DonationStatus.FAILED
+    waiting = select(func.count()).select_from(PaymentEvent).where(PaymentEvent.outcome == "deferred")
+    assert db.session.scalar(waiting) == 0
+    open_reviews = select(func.count()).select_from(PaymentReview).where(PaymentReview.resolved_at.is_(None))
+    assert db.session.scalar(open_reviews) == 2 and count(db, Journal) == 0
+    assert ledger.check() == []
