@@ -38,7 +38,10 @@ def register_cli(app) -> None:
             click.echo("the database already has data; nothing seeded (use --force to add demo data anyway)")
             return
         db.session.commit()
-        click.echo(f"demo data: {created['wishes']} wishes, {created['children']} children, {created['funds']} funds")
+        click.echo(
+            f"demo data: {created['wishes']} wishes, {created['children']} children, {created['funds']} funds, "
+            f"{created['projects']} projects, {created['campaigns']} campaigns, {created['donations']} donations"
+        )
         click.echo(f"demo accounts (password {DEMO_PASSWORD}):")
         for email, roles in created["users"]:
             click.echo(f"  {email:32} {', '.join(roles)}")

@@ -13,7 +13,7 @@ from core.clock import local_today
 from core.extensions import db
 from core.models import Role, User
 from core.services import create_user
-from funds.models import Fund
+from funds import services as fund_services
 
 DEMO_PASSWORD = "weixinyuan-demo"
 
@@ -94,12 +94,8 @@ def _seed() -> dict:
     supervisor = users["supervisor@demo.weixinyuan.org"]
     donor_account = users["donor@demo.weixinyuan.org"]
 
-    funds = []
-    for slug, name, description in FUNDS:
-        fund = Fund(slug=slug, name=name, description=description)
-        db.session.add(fund)
-        funds.append(fund)
-    db.session.flush()
+    fund_admin = users["fund@demo.weixinyuan.org"]
+    funds = [fund_services.create_fund(fund_admin, slug, name, description) for slug, name, description in FUNDS]
 
     children = []
     for index, alias in enumerate(ALIASES):
@@ -181,9 +177,86 @@ def _seed() -> dict:
             caseworker = db.session.get(User, wish.created_by_id)
             wish_services.confirm_fulfilment(caseworker, claim, "已当面转交，孩子非常开心。")
     db.session.flush()
+    projects, campaigns, donations = _seed_money(fund_admin, funds, donor_account, rng)
+    db.session.flush()
     return {
+        "projects": projects,
+        "campaigns": campaigns,
+        "donations": donations,
         "wishes": len(wishes),
         "children": len(children),
         "funds": len(funds),
         "users": [(email, [str(r) for r in roles]) for email, _name, roles in USERS],
     }
+
+
+#: A few of the bureau's forty projects (slug, title, fund index, goal in yuan, beneficiary-visits, district).
+PROJECTS = [
+    ("kunshan-growth-classroom", "校园成长课堂", 1, 96000, 2038, "昆山开发区", "考试减压、人际互动、生命教育等主题课堂，走进辖区学校。"),
+    ("kunshan-peer-groups", "朋辈支持小组", 1, 40000, 600, "昆山开发区", "在学校、社区开展十类小组服务活动。"),
+    ("liangxi-summer-care", "暑期关爱托管", 0, 60000, 1200, "梁溪区", "为困境儿童、留守儿童提供暑期托管与课业辅导。"),
+    ("huayang-love-house", "华阳“爱心屋”寒假走访", 0, 30000, 65, "长宁区", "寒假期间入户走访困境儿童家庭，送去慰问与安全教育。"),
+    ("laoshan-mind-care", "困境儿童心理服务", 0, 80000, 500, "崂山区", "“物质+服务”的关爱模式：心理咨询与陪伴成长。"),
+    ("xianning-1plus1", "“1+1”护“慰”行动", 1, 50000, 480, "咸安区", "党员干部与孤残儿童一对一结对：每月联系，每年一次有纪念意义的活动。"),
+]
+
+
+def _seed_money(fund_admin, funds, donor_account, rng):
+    """Projects, the registry and charity-sale campaigns, and donations through the same services."""
+    from funds.models import CampaignKind
+
+    for slug, title, fund_index, goal, beneficiaries, district, summary in PROJECTS:
+        fund_services.create_project(
+            fund_admin,
+            fund_services.ProjectInput(
+                slug=slug,
+                title=title,
+                fund=funds[fund_index].slug,
+                goal_fen=goal * 100,
+                beneficiaries=beneficiaries,
+                district=district,
+                summary=summary,
+            ),
+        )
+    registry = fund_services.create_campaign(
+        fund_admin,
+        fund_services.CampaignInput(
+            slug="liangxi-marriage-registry",
+            title="婚姻登记处爱心捐赠点",
+            fund=funds[0].slug,
+            kind=CampaignKind.COUPLE,
+            description="新人登记时扫码捐赠，以爱心纪念新婚，所得全部进入“溪心护童”专项基金。",
+            presets=[5200, 13140, 52000],
+        ),
+    )
+    sale = fund_services.create_campaign(
+        fund_admin,
+        fund_services.CampaignInput(
+            slug="kunshan-june-first-sale",
+            title="六一“融绘星光”爱心义卖",
+            fund=funds[1].slug,
+            description="六一夜游派对上的爱心义卖，善款用于“点亮希望”系列项目。",
+            presets=[2000, 5000, 10000],
+        ),
+    )
+    couples = [("张伟", "李娜"), ("王磊", "刘洋"), ("陈杰", "赵敏"), ("杨帆", "周婷"), ("黄浩", "吴静"), ("徐涛", "孙丽")]
+    donations = 0
+    for index, (groom, bride) in enumerate(couples):
+        donor = fund_services.DonorInput(
+            name=groom, partner_name=bride, contact=f"1380000{index:04d}", anonymous=index == 4
+        )
+        # Couples at the counter pay by phone: online donations confirmed as the simulator would.
+        donation = fund_services.create_donation(fund_services.Target(funds[0], campaign=registry), 5200 + index * 2000, donor, "wechat_pay")
+        fund_services.succeed(donation, "seed-demo")
+        donations += 1
+    for index, channel in enumerate(["cash", "cash", "bank_transfer", "cheque"]):
+        fund_services.record_offline(
+            fund_admin,
+            fund_services.Target(funds[1], campaign=sale),
+            rng.randrange(50, 500) * 100,
+            fund_services.DonorInput(name=["义卖摊位一", "义卖摊位二", "昆山某电子有限公司", "某会计师事务所"][index], contact="13900009999"),
+            channel,
+            None if channel == "cash" else f"REF-2025-{index:04d}",
+        )
+        donations += 1
+    return len(PROJECTS), 2, donations

@@ -24,6 +24,12 @@ def test_seed_demo_fills_an_empty_database_once(runner, db):
     assert db.session.query(Wish).count() >= 40 and published >= 20
     districts = {w.district for w in db.session.query(Wish)}
     assert len(districts) >= 4
+    from funds.models import Campaign, Donation
+
+    assert db.session.query(Campaign).filter_by(kind="couple").count() == 1
+    assert db.session.query(Donation).filter(Donation.receipt_no.is_not(None)).count() >= 10
+    check = runner.invoke(args=["ledger", "check"])
+    assert check.exit_code == 0, check.output
     second = runner.invoke(args=["seed-demo"])
     assert "nothing seeded" in second.output
     assert db.session.query(Wish).count() == 46
