@@ -139,20 +139,14 @@ def check_donor(data: DonorInput, target: Target) -> tuple[DonorInput, str | Non
 # --- creating -------------------------------------------------------------------------------------
 
 
-def create_donation(target: Target, amount_fen, donor: DonorInput, channel: str, account: User | None = None) -> Donation:
-    """A pending online donation, waiting for its payment."""
-    amount_fen = check_amount(amount_fen, target)
-    if channel not in ONLINE_CHANNELS:
-        raise ValidationError(fields={"channel": _("Choose card, Alipay or WeChat Pay.")})
-    clean, email = check_donor(donor, target)
+def _new_donation(target: Target, amount_fen: int, clean: DonorInput, email: str | None, channel: str, **extra) -> Donation:
+    """A pending donation from checked input, added and flushed."""
     donation = Donation(
         amount_fen=amount_fen,
         currency=current_app.config["CURRENCY"],
         fund_id=target.fund.id,
         project_id=target.project.id if target.project else None,
         campaign_id=target.campaign.id if target.campaign else None,
-        wish_id=target.wish_id,
-        donor_id=account.id if account else None,
         donor_kind=clean.donor_kind,
         name=clean.name,
         partner_name=clean.partner_name,
@@ -162,9 +156,22 @@ def create_donation(target: Target, amount_fen, donor: DonorInput, channel: str,
         anonymous=clean.anonymous,
         channel=channel,
         status=DonationStatus.PENDING,
+        **extra,
     )
     db.session.add(donation)
     db.session.flush()
+    return donation
+
+
+def create_donation(target: Target, amount_fen, donor: DonorInput, channel: str, account: User | None = None) -> Donation:
+    """A pending online donation, waiting for its payment."""
+    amount_fen = check_amount(amount_fen, target)
+    if channel not in ONLINE_CHANNELS:
+        raise ValidationError(fields={"channel": _("Choose card, Alipay or WeChat Pay.")})
+    clean, email = check_donor(donor, target)
+    donation = _new_donation(
+        target, amount_fen, clean, email, channel, wish_id=target.wish_id, donor_id=account.id if account else None
+    )
     audit.record(
         "donation.created", donation, account or f"donor:{donation.public_id}", after={"amount_fen": amount_fen, "channel": channel}
     )
@@ -249,27 +256,9 @@ def record_offline(
     if reference and len(reference) > 120:
         raise ValidationError(fields={"reference": _("The reference may be at most 120 characters.")})
     clean, email = check_donor(donor, target)
-    donation = Donation(
-        amount_fen=amount_fen,
-        currency=current_app.config["CURRENCY"],
-        fund_id=target.fund.id,
-        project_id=target.project.id if target.project else None,
-        campaign_id=target.campaign.id if target.campaign else None,
-        donor_kind=clean.donor_kind,
-        name=clean.name,
-        partner_name=clean.partner_name,
-        contact=clean.contact,
-        email=email,
-        display_name=clean.display_name,
-        anonymous=clean.anonymous,
-        channel=channel,
-        status=DonationStatus.PENDING,
-        reference=reference,
-        evidence=evidence,
-        recorded_by_id=actor.id,
+    donation = _new_donation(
+        target, amount_fen, clean, email, channel, reference=reference, evidence=evidence, recorded_by_id=actor.id
     )
-    db.session.add(donation)
-    db.session.flush()
     audit.record("donation.recorded", donation, actor, after={"amount_fen": amount_fen, "channel": channel})
     succeed(donation, actor)
     return donation
