@@ -24,3 +24,8 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def enum_values(e) -> str:
+    """An enum's values as an SQL list, for CHECK constraints: "'a', 'b'"."""
+    return ", ".join(f"'{m.value}'" for m in e)

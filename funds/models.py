@@ -11,10 +11,7 @@ from core.clock import utcnow
 from core.extensions import db
 from core.ids import public_id
 from core.types import UTCDateTime
-
-
-def _enum_values(e) -> str:
-    return ", ".join(f"'{m.value}'" for m in e)
+from core.types import enum_values as _enum_values
 
 
 class Fund(db.Model):

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core import audit
+from core import audit, transitions
 from core.audit import Actor
 from core.clock import utcnow, zone
 from core.errors import Conflict, InvalidTransition, NotFound, ValidationError
@@ -268,23 +268,7 @@ def record_offline(
 
 
 def _move(donation: Donation, to: DonationStatus, actor: Actor, action: str, *, note=None, **values) -> Donation:
-    current = DonationStatus(donation.status)
-    if to not in DONATION_TRANSITIONS[current]:
-        raise InvalidTransition()
-    changes = {"status": to.value, "version": donation.version + 1, **values}
-    result = db.session.execute(
-        update(Donation)
-        .where(Donation.id == donation.id, Donation.status == current, Donation.version == donation.version)
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.expire(donation)
-        raise Conflict()
-    for key, value in changes.items():
-        set_committed_value(donation, key, value)
-    audit.record(action, donation, actor, before={"status": current.value}, after={"status": to.value}, note=note)
-    return donation
+    return transitions.move(donation, to, DONATION_TRANSITIONS, actor, action, note=note, **values)
 
 
 def next_receipt_no(year: int) -> str:

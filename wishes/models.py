@@ -12,6 +12,7 @@ from core.extensions import db
 from core.ids import public_id
 from core.models import User
 from core.types import UTCDateTime
+from core.types import enum_values as _enum_values
 
 
 class ChildCategory(enum.StrEnum):
@@ -145,9 +146,6 @@ class ClaimSource(enum.StrEnum):
 
 ANONYMOUS_NAME = _l("A caring donor")
 
-
-def _enum_values(e) -> str:
-    return ", ".join(f"'{m.value}'" for m in e)
 
 
 class Child(db.Model):

@@ -16,9 +16,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
-from core import audit, cache
+from core import audit, cache, transitions
 from core.audit import Actor
 from core.clock import end_of_local_day, local_today, utcnow
 from core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
@@ -275,28 +274,9 @@ def _plain(value):
 
 
 def _move_wish(wish: Wish, to: WishStatus, actor: Actor, action: str, *, note=None, **values) -> Wish:
-    """Move a wish one step, only if nobody moved it first."""
-    current = WishStatus(wish.status)
-    if to not in WISH_TRANSITIONS[current]:
-        raise InvalidTransition()
-    changes = {"status": to.value, "version": wish.version + 1, "updated_at": utcnow(), **values}
-    result = db.session.execute(
-        update(Wish)
-        .where(Wish.id == wish.id, Wish.status == current, Wish.version == wish.version)
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.expire(wish)
-        raise Conflict()
+    """Move a wish one step, only if nobody moved it first; the public lists learn of it at commit."""
+    transitions.move(wish, to, WISH_TRANSITIONS, actor, action, note=note, updated_at=utcnow(), **values)
     cache.catalogue_changed()
-    # The row now holds exactly `changes`: keep the loaded object in step without reading it back.
-    for key, value in changes.items():
-        set_committed_value(wish, key, value)
-    stale = [rel.key for rel in Wish.__mapper__.relationships if {c.key for c in rel.local_columns} & changes.keys()]
-    if stale:
-        db.session.expire(wish, stale)
-    audit.record(action, wish, actor, before={"status": current.value}, after={"status": to.value}, note=note)
     return wish
 
 
@@ -537,21 +517,8 @@ def claim_by_token(token: str) -> Claim:
 
 
 def _move_claim(claim: Claim, to: ClaimStatus, actor: Actor, action: str, *, note=None, guard=(), **values) -> Claim:
-    current = ClaimStatus(claim.status)
-    if to not in CLAIM_TRANSITIONS[current]:
-        raise InvalidTransition(_("This claim is already %(status)s.", status=_claim_status_label(current)))
-    result = db.session.execute(
-        update(Claim)
-        .where(Claim.id == claim.id, Claim.status == current, *guard)
-        .values(status=to, **values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.expire(claim)
-        raise Conflict()
-    db.session.refresh(claim)
-    audit.record(action, claim, actor, before={"status": current.value}, after={"status": to.value}, note=note)
-    return claim
+    refused = InvalidTransition(_("This claim is already %(status)s.", status=_claim_status_label(ClaimStatus(claim.status))))
+    return transitions.move(claim, to, CLAIM_TRANSITIONS, actor, action, note=note, guard=guard, refused=refused, **values)
 
 
 def _claim_status_label(status: ClaimStatus) -> str:

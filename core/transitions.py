@@ -1,0 +1,41 @@
+"""Status moves along a table of allowed steps, decided by the database, never by a read-then-write."""
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from core import audit
+from core.audit import Actor
+from core.errors import Conflict, InvalidTransition
+from core.extensions import db
+
+
+def move(obj, to, transitions: dict, actor: Actor, action: str, *, note=None, guard=(), refused=None, **values):
+    """Move `obj` one step with a conditional UPDATE, only if nobody moved it first.
+
+    The row must still be in the status (and, where the model has one, the version) this
+    copy was loaded with, and match `guard`; otherwise Conflict. A step outside
+    `transitions` raises `refused` (InvalidTransition by default). Leaves an audit row.
+    """
+    model = type(obj)
+    current = type(to)(obj.status)
+    if to not in transitions[current]:
+        raise refused or InvalidTransition()
+    changes = {"status": to.value, **values}
+    conditions = [model.id == obj.id, model.status == current, *guard]
+    if "version" in model.__mapper__.columns:
+        changes["version"] = obj.version + 1
+        conditions.append(model.version == obj.version)
+    result = db.session.execute(
+        update(model).where(*conditions).values(**changes).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.expire(obj)
+        raise Conflict()
+    # The row now holds exactly `changes`: keep the loaded object in step without reading it back.
+    for key, value in changes.items():
+        set_committed_value(obj, key, value)
+    stale = [rel.key for rel in model.__mapper__.relationships if {c.key for c in rel.local_columns} & changes.keys()]
+    if stale:
+        db.session.expire(obj, stale)
+    audit.record(action, obj, actor, before={"status": current.value}, after={"status": to.value}, note=note)
+    return obj
