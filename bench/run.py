@@ -334,25 +334,38 @@ def measure_interleaved(targets: dict[str, tuple[str, list[str]]], args) -> dict
         log(f"round {r + 1}/{rounds}: " + ", ".join(targets) + f" ({share:.1f} s each)")
         for name, (url, headers) in targets.items():
             runs[name].append(measure_once(url, share, args, headers))
-    merged = {}
-    for name, parts in runs.items():
-        requests = sum(p["requests"] for p in parts)
-        seconds = sum(p["seconds"] for p in parts)
-        merged[name] = {
-            "client": parts[0]["client"],
-            "connections": parts[0]["connections"],
-            "rounds": len(parts),
-            "seconds": round(seconds, 2),
-            "requests": requests,
-            "rps": round(requests / seconds, 1),
-            "rps_by_round": [p["rps"] for p in parts],
-            "p50_ms": sorted(p["p50_ms"] for p in parts)[len(parts) // 2],
-            "p90_ms": max(p["p90_ms"] for p in parts),
-            "p99_ms": max(p["p99_ms"] for p in parts),
-            "max_ms": max(p["max_ms"] for p in parts),
-            "bytes_per_request": parts[0]["bytes_per_request"],
-            "errors": {k: sum(p["errors"][k] for p in parts) for k in parts[0]["errors"]},
-        }
+    return {name: merge_rounds(parts) for name, parts in runs.items()}
+
+
+def merge_rounds(parts: list[dict]) -> dict:
+    """Requests and seconds add up over the rounds; p50 is the median of the rounds' p50s
+    and p99 the worst round's; answer counts by status and outcome add up."""
+    requests = sum(p["requests"] for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    merged = {
+        "client": parts[0]["client"],
+        "connections": parts[0]["connections"],
+        "rounds": len(parts),
+        "seconds": round(seconds, 2),
+        "requests": requests,
+        "rps": round(requests / seconds, 1),
+        "rps_by_round": [p["rps"] for p in parts],
+        "p50_ms": sorted(p["p50_ms"] for p in parts)[len(parts) // 2],
+        "p90_ms": max(p["p90_ms"] for p in parts),
+        "p99_ms": max(p["p99_ms"] for p in parts),
+        "max_ms": max(p["max_ms"] for p in parts),
+        "bytes_per_request": parts[0]["bytes_per_request"],
+        "errors": {k: sum(p["errors"][k] for p in parts) for k in parts[0]["errors"]},
+    }
+    for key in ("statuses", "outcomes"):
+        if any(key in p for p in parts):
+            counts: dict[str, int] = {}
+            for part in parts:
+                for k, n in part.get(key, {}).items():
+                    counts[k] = counts.get(k, 0) + n
+            merged[key] = counts
+    if any("wrapped" in p for p in parts):
+        merged["wrapped"] = sum(p.get("wrapped", 0) for p in parts)
     return merged
 
 
@@ -490,6 +503,7 @@ def webhook_db_figures(engine) -> dict:
         "donations_pending": "SELECT count(*) FROM donations WHERE name = :name AND status = 'pending'",
         "events_stored": f"SELECT count(*) FROM payment_events WHERE {ours}",
         "events_applied": f"SELECT count(*) FROM payment_events WHERE {ours} AND outcome = 'applied'",
+        "events_received": f"SELECT count(*) FROM payment_events WHERE {ours} AND outcome = 'received'",
         "payment_reviews": f"SELECT count(*) FROM payment_reviews WHERE {ours}",
         "succeeded_journals": f"SELECT count(*) {journals} AND j.source_key = :prefix || d.public_id || :suffix",
         "all_journals": f"SELECT count(*) {journals}",
@@ -503,6 +517,39 @@ def webhook_db_figures(engine) -> dict:
         return {key: conn.scalar(text(sql), params) for key, sql in queries.items()}
 
 
+def wait_for_applier(engine, timeout: float) -> bool:
+    """Wait until the scheduler has applied every stored bench event; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if webhook_db_figures(engine)["events_received"] == 0:
+            return True
+        time.sleep(0.25)
+    return False
+
+
+class Scheduler:
+    """`flask --app app scheduler`, the one process that applies stored events, as in production."""
+
+    def __init__(self, env: dict, logfile: Path):
+        self.log = logfile.open("w")
+        self.proc = subprocess.Popen(
+            [str(BIN / "flask"), "--app", "app", "scheduler"], cwd=ROOT, env=env, stdout=self.log, stderr=self.log
+        )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
 def ledger_check(env: dict) -> dict:
     result = subprocess.run(
         [str(BIN / "flask"), "--app", "app", "ledger", "check"], cwd=ROOT, env=env, capture_output=True, text=True
@@ -511,67 +558,119 @@ def ledger_check(env: dict) -> dict:
     return {"exit_code": result.returncode, "last_lines": lines[-3:]}
 
 
-def measure_webhooks(server_url: str, engine, env: dict, tmp: Path, bare_rps: float, args) -> dict:
-    """Warm up on events of their own, then fire the measured deliveries for --duration
-    seconds, then count what the database holds: every stored event applied once, one
-    succeeded donation and one journal per event, and `ledger check` passing."""
-    donations = bench_donations(engine)
-    warm, measured = donations[: args.webhook_warmup_events], donations[args.webhook_warmup_events :]
-    rng = random.Random(11)
+def _wait_and_time(engine, args) -> tuple[bool, float]:
     started = time.perf_counter()
-    warm_file, measured_file = tmp / "webhooks-warmup.txt", tmp / "webhooks.txt"
-    warm_deliveries = write_deliveries(warm, args.webhook_copies, rng, warm_file)
-    deliveries = write_deliveries(measured, args.webhook_copies, rng, measured_file)
-    signing_s = time.perf_counter() - started
-    log(
-        f"webhooks: {len(measured)} events × {args.webhook_copies} deliveries, shuffled in blocks of {WEBHOOK_BLOCK} events, signed in {signing_s:.1f} s; "
-        f"warm-up {args.warmup} s on {len(warm)} other events, then {args.duration} s, {args.connections} connections"
-    )
-    if args.warmup > 0 and warm:
-        fire_webhooks(server_url, warm_file, warm_deliveries, args.warmup, args)
-    time.sleep(1)
-    before = webhook_db_figures(engine)
-    result = fire_webhooks(server_url, measured_file, deliveries, args.duration, args)
-    # Deliveries still in flight when the clock ran out finish on the server unseen.
-    time.sleep(2)
-    after = webhook_db_figures(engine)
-    check_started = time.perf_counter()
-    result["ledger_check"] = ledger_check(env)
-    result["ledger_check"]["seconds"] = round(time.perf_counter() - check_started, 1)
+    drained = wait_for_applier(engine, args.webhook_drain_timeout)
+    return drained, time.perf_counter() - started
 
+
+def _webhook_phase(name, chunks, server_url, bare_url, engine, tmp, rng, args) -> dict:
+    """Rounds of (bare route, webhook deliveries), each round on events of its own."""
+    bare_runs, hook_runs = [], []
+    share = args.duration / len(chunks)
+    before = webhook_db_figures(engine)
+    for r, chunk in enumerate(chunks):
+        path = tmp / f"webhooks-{name}-{r}.txt"
+        deliveries = write_deliveries(chunk, args.webhook_copies, rng, path)
+        bare_runs.append(measure_once(bare_url, share, args))
+        hook_runs.append(fire_webhooks(server_url, path, deliveries, share, args))
+    at_end = webhook_db_figures(engine)
+    result = merge_rounds(hook_runs)
+    bare = merge_rounds(bare_runs)
     outcomes = result.get("outcomes", {})
-    statuses = result.get("statuses", {})
     unique = sum(n for outcome, n in outcomes.items() if outcome != "duplicate")
-    non_200 = sum(n for status, n in statuses.items() if status != "200")
     result.update(
         {
-            "events": len(measured),
-            "copies": args.webhook_copies,
-            "block": WEBHOOK_BLOCK,
-            "deliveries_prepared": len(deliveries),
-            "warmup_events": len(warm),
-            "signing_s": round(signing_s, 2),
+            "events": sum(len(c) for c in chunks),
+            "bare_rps": bare["rps"],
+            "bare_rps_by_round": bare["rps_by_round"],
+            "ratio_to_bare": round(result["rps"] / bare["rps"], 3),
             "unique_answered": unique,
             "duplicates_answered": outcomes.get("duplicate", 0),
             "unique_per_s": round(unique / result["seconds"], 1),
-            "ratio_to_bare": round(result["rps"] / bare_rps, 3),
-            "events_stored_in_run": after["events_stored"] - before["events_stored"],
-            "database_after": after,
+            "events_stored_in_run": at_end["events_stored"] - before["events_stored"],
+            "applied_while_receiving": at_end["events_applied"] - before["events_applied"],
+            "backlog_at_end": at_end["events_received"],
         }
     )
-    result["errors"] = {**result["errors"], "status": non_200}
-    a = after
+    return result
+
+
+def _measure_phase(name, events, server_url, bare_url, engine, env, tmp, rng, stack, args) -> dict:
+    rounds = max(1, args.rounds)
+    per_round = max(1, len(events) // rounds)
+    chunks = [events[i * per_round : (i + 1) * per_round] for i in range(rounds)]
+    log(f"webhooks, {name.replace('_', ' ')}: {rounds} rounds of {args.duration / rounds:.1f} s")
+    phase = _webhook_phase(name, chunks, server_url, bare_url, engine, tmp, rng, args)
+    # Deliveries still in flight when the clock ran out finish on the server unseen.
+    time.sleep(1)
+    if name == "alone":
+        stack.enter_context(Scheduler(env, tmp / "scheduler.log"))
+    waiting = webhook_db_figures(engine)["events_received"]
+    phase["drained"], drain_s = _wait_and_time(engine, args)
+    phase["drain_s"] = round(drain_s, 1)
+    if name == "alone":
+        # Everything waiting (the warm-up's events too) applied from a standing start.
+        phase["applied_per_s"] = round(waiting / drain_s, 1) if drain_s > 0 else None
+    else:
+        phase["applied_per_s"] = round(phase["events_stored_in_run"] / (phase["seconds"] + drain_s), 1)
+    log(
+        f"webhooks, {name.replace('_', ' ')}: {phase['rps']:.0f} deliveries/s ({phase['ratio_to_bare']:.2f} of the bare "
+        f"route), {phase['unique_per_s']:.0f} events/s; {phase['backlog_at_end']} waiting at the end, "
+        f"applied {phase['drain_s']} s later"
+    )
+    return phase
+
+
+def measure_webhooks(server_url: str, bare_url: str, engine, env: dict, tmp: Path, args) -> dict:
+    """Signed checkout.session.completed events, each delivered several times, at
+    `POST /stripe/webhook`, in rounds interleaved with the bare route.
+
+    Phase "alone": no scheduler runs, so the figure is the endpoint's own rate; then the
+    scheduler starts, and the time it takes to apply the backlog gives the applier's rate.
+    Phase "with the applier": the same while the scheduler applies events as they arrive.
+    Then the database must hold one succeeded donation and one journal per event, and
+    `flask ledger check` must pass."""
+    donations = bench_donations(engine)
+    warm, measured = donations[: args.webhook_warmup_events], donations[args.webhook_warmup_events :]
+    rounds = max(1, args.rounds)
+    half = len(measured) // 2
+    phases = {"alone": measured[:half], "with_applier": measured[half:]}
+    rng = random.Random(11)
+    log(
+        f"webhooks: {len(measured)} events × {args.webhook_copies} deliveries in two phases of {rounds} rounds, "
+        f"interleaved with the bare route, shuffled in blocks of {WEBHOOK_BLOCK} events, signed just before each round; "
+        f"warm-up {args.warmup} s on {len(warm)} other events; {args.connections} connections"
+    )
+    if args.warmup > 0 and warm:
+        path = tmp / "webhooks-warmup.txt"
+        fire_webhooks(server_url, path, write_deliveries(warm, args.webhook_copies, rng, path), args.warmup, args)
+    result: dict = {"copies": args.webhook_copies, "block": WEBHOOK_BLOCK, "warmup_events": len(warm)}
+    with contextlib.ExitStack() as stack:
+        for name, events in phases.items():
+            result[name] = _measure_phase(name, events, server_url, bare_url, engine, env, tmp, rng, stack, args)
+
+    check_started = time.perf_counter()
+    result["ledger_check"] = ledger_check(env)
+    result["ledger_check"]["seconds"] = round(time.perf_counter() - check_started, 1)
+    a = result["database_after"] = webhook_db_figures(engine)
     result["double_posted_journals"] = a["donations_with_several_journals"] + max(
         0, a["all_journals"] - a["donations_succeeded"]
     )
+    non_200 = sum(n for phase in phases for status, n in result[phase].get("statuses", {}).items() if status != "200")
+    result["non_200"] = non_200
     result["consistent"] = (
         non_200 == 0
+        and all(result[phase]["drained"] for phase in phases)
         and a["donations_succeeded"] == a["events_stored"] == a["events_applied"]
         and a["succeeded_journals"] == a["all_journals"] == a["donations_succeeded"]
         and a["donations_with_several_journals"] == 0
         and a["receipts"] == a["distinct_receipts"] == a["donations_succeeded"]
         and a["payment_reviews"] == 0
-        and 0 <= result["events_stored_in_run"] - unique <= args.connections
+        and all(
+            0 <= result[phase]["events_stored_in_run"] - result[phase]["unique_answered"] <= args.connections * rounds
+            for phase in phases
+        )
         and result["ledger_check"]["exit_code"] == 0
     )
     return result
@@ -761,14 +860,9 @@ def run(args) -> dict:
                     results[name]["ratio_to_bare"] = round(results[name]["rps"] / results["bare"]["rps"], 3)
 
             if args.webhooks:
-                results["webhooks"] = measure_webhooks(server.url, engine, env, tmp, results["bare"]["rps"], args)
-                # The bare route once more, right after, for the load at that moment.
-                results["bare_after_webhooks"] = measure_once(bare.url + "/", args.duration / max(1, args.rounds), args)
-                w = results["webhooks"]
-                w["ratio_to_bare_after"] = round(w["rps"] / results["bare_after_webhooks"]["rps"], 3)
+                results["webhooks"] = w = measure_webhooks(server.url, bare.url + "/", engine, env, tmp, args)
                 log(
-                    f"webhooks: {w['rps']:.0f} deliveries/s ({w['ratio_to_bare']:.2f} of bare), "
-                    f"{w['unique_per_s']:.0f} events/s, {w['double_posted_journals']} double-posted journals, "
+                    f"webhooks: {w['double_posted_journals']} double-posted journals, "
                     f"ledger check exit {w['ledger_check']['exit_code']}"
                 )
 
@@ -852,10 +946,11 @@ def print_table(r: dict) -> None:
     )
     w = r.get("webhooks")
     if w:
-        print(
-            row("POST /stripe/webhook (deliveries)", w)
-            + ("  ok" if w["ratio_to_bare"] >= WEBHOOK_TARGET else f"  BELOW {WEBHOOK_TARGET}")
-        )
+        for name, label in (("alone", "POST /stripe/webhook"), ("with_applier", "  … while the scheduler applies")):
+            print(
+                row(label, w[name])
+                + ("  ok" if w[name]["ratio_to_bare"] >= WEBHOOK_TARGET else f"  BELOW {WEBHOOK_TARGET}")
+            )
     c = r["claims"]
     print(
         row(f"POST claim ({r['claim_clients']} clients)", c, ratio=False)
@@ -883,29 +978,34 @@ def print_table(r: dict) -> None:
         d = w["database_after"]
         print()
         print(
-            f"webhooks: {w['events']} checkout.session.completed events × {w['copies']} deliveries each, "
-            f"shuffled in blocks of {w['block']} events, "
-            f"signed just before; {w['connections']} connections for {w['seconds']} s after a warm-up on "
-            f"{w['warmup_events']} other events"
+            f"webhooks: checkout.session.completed events × {w['copies']} deliveries each, shuffled in blocks of "
+            f"{w['block']} events, signed just before each round; {r['rounds']} rounds per phase, each round the bare "
+            f"route then deliveries of events of its own; warm-up on {w['warmup_events']} other events"
         )
-        print(
-            f"  {w['requests']} deliveries = {w['rps']:.1f}/s ({w['ratio_to_bare']:.3f} of the bare route, "
-            f"{w['ratio_to_bare_after']:.3f} of it measured right after: {r['bare_after_webhooks']['rps']:.0f}/s); "
-            f"{w['unique_answered']} first deliveries = {w['unique_per_s']:.1f} events/s, "
-            f"{w['duplicates_answered']} answered as duplicates"
-            + (
-                f"; the list ran out {w['wrapped']} times per thread, all deliveries after that are duplicates"
-                if w.get("wrapped")
-                else ""
+        for name, label in (("alone", "the endpoint alone"), ("with_applier", "with the scheduler applying")):
+            p = w[name]
+            print(
+                f"  {label}: {p['requests']} deliveries in {p['seconds']} s = {p['rps']:.1f}/s, "
+                f"{p['ratio_to_bare']:.3f} of the bare route's {p['bare_rps']:.0f}/s in the same rounds "
+                f"(by round: {', '.join(f'{x:.0f}' for x in p['rps_by_round'])} against "
+                f"{', '.join(f'{x:.0f}' for x in p['bare_rps_by_round'])}); "
+                f"{p['unique_answered']} first deliveries = {p['unique_per_s']:.1f} events/s, "
+                f"{p['duplicates_answered']} answered as duplicates"
+                + (f"; the lists ran out {p['wrapped']} times" if p.get("wrapped") else "")
             )
-        )
-        print(
-            f"  p50 {w['p50_ms']:.1f} ms, p90 {w['p90_ms']:.1f} ms, p99 {w['p99_ms']:.1f} ms, max {w['max_ms']:.1f} ms; "
-            "statuses: "
-            + ", ".join(f"{k} × {n}" for k, n in sorted(w.get("statuses", {}).items()))
-            + "; outcomes: "
-            + ", ".join(f"{k} × {n}" for k, n in sorted(w.get("outcomes", {}).items()))
-        )
+            print(
+                f"    p50 {p['p50_ms']:.1f} ms, p90 {p['p90_ms']:.1f} ms, p99 {p['p99_ms']:.1f} ms, max {p['max_ms']:.1f} ms; "
+                "statuses: "
+                + ", ".join(f"{k} × {n}" for k, n in sorted(p.get("statuses", {}).items()))
+                + "; outcomes: "
+                + ", ".join(f"{k} × {n}" for k, n in sorted(p.get("outcomes", {}).items()))
+            )
+            print(
+                f"    applied: {p['applied_while_receiving']} while receiving, {p['backlog_at_end']} waiting when the "
+                f"deliveries stopped, all applied {p['drain_s']:.1f} s later"
+                + ("" if p["drained"] else " (NOT DRAINED)")
+                + f"; {p['applied_per_s']} events/s applied"
+            )
         print(
             f"  database afterwards ({d['bench_donations']} bench donations, warm-up included): "
             f"{d['events_stored']} events stored, {d['events_applied']} applied; {d['donations_succeeded']} donations "
@@ -957,7 +1057,10 @@ def main() -> None:
         help="measure POST /stripe/webhook with signed checkout.session.completed events (default: on)",
     )
     parser.add_argument(
-        "--webhook-events", type=int, default=4000, help="distinct events (pending donations) for the webhook run"
+        "--webhook-events", type=int, default=12000, help="distinct events (pending donations) for the webhook run"
+    )
+    parser.add_argument(
+        "--webhook-drain-timeout", type=float, default=300, help="seconds to wait for the scheduler to apply them"
     )
     parser.add_argument("--webhook-copies", type=int, default=3, help="deliveries of every event, shuffled")
     parser.add_argument(

@@ -1,4 +1,5 @@
-"""Commands: `flask --app app create-user | seed-demo | scheduler | expire-claims | deliver-mail`."""
+"""Commands: `flask --app app create-user | seed-demo | scheduler | expire-claims | deliver-mail |
+apply-payment-events | ledger check`."""
 
 import click
 from flask import current_app
@@ -9,7 +10,9 @@ from core.extensions import db
 def register_cli(app) -> None:
     @app.cli.command("create-user")
     @click.argument("email")
-    @click.option("--role", "roles", multiple=True, required=True, help="caseworker, supervisor, fund_admin, host, admin or donor")
+    @click.option(
+        "--role", "roles", multiple=True, required=True, help="caseworker, supervisor, fund_admin, host, admin or donor"
+    )
     @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
     @click.option("--name", "display_name", default=None)
     def create_user_command(email, roles, password, display_name):
@@ -67,6 +70,13 @@ def register_cli(app) -> None:
 
         click.echo(f"sent {deliver_notifications()} notifications")
 
+    @app.cli.command("apply-payment-events")
+    def apply_payment_events_command():
+        """Apply the Stripe events the webhook stored and no job has applied yet."""
+        from reminders.jobs import apply_payment_events
+
+        click.echo(f"applied {apply_payment_events()} payment events")
+
     @app.cli.group("ledger")
     def ledger_group():
         """The funds' double-entry ledger."""
@@ -80,7 +90,9 @@ def register_cli(app) -> None:
         breaches = check()
         for fund in db.session.scalars(db.select(Fund).order_by(Fund.slug)):
             f = figures()[fund.id]
-            click.echo(f"{fund.slug:24} balance {f.balance_fen:>12} raised {f.raised_fen:>12} spent {f.spent_fen:>12} (fen)")
+            click.echo(
+                f"{fund.slug:24} balance {f.balance_fen:>12} raised {f.raised_fen:>12} spent {f.spent_fen:>12} (fen)"
+            )
         for breach in breaches:
             click.echo(f"BREACH {breach}", err=True)
         if breaches:

@@ -40,6 +40,9 @@ class Config:
     CLAIM_HOLD_DAYS = _int("CLAIM_HOLD_DAYS", 14)
     #: How long a wish being paid online in full stays held for its payment.
     WISH_PAYMENT_HOLD_MINUTES = _int("WISH_PAYMENT_HOLD_MINUTES", 30)
+    #: CPU priority of `flask scheduler` (os.nice increment): its jobs are background work and
+    #: yield the processor to web requests on a shared machine; 0 keeps the normal priority.
+    SCHEDULER_NICE = _int("SCHEDULER_NICE", 10)
     #: Limits of one donation, in fen, where a campaign sets none of its own.
     DONATION_MIN_FEN = _int("DONATION_MIN_FEN", 100)
     DONATION_MAX_FEN = _int("DONATION_MAX_FEN", 5_000_000)

@@ -6,10 +6,11 @@ one fund, so for each fund the assets equal what was raised less what was spent.
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.audit import Actor
 from core.clock import local_today
@@ -33,18 +34,38 @@ class LedgerError(Exception):
     """A journal that could never be right: unbalanced, empty, or naming an unknown account."""
 
 
+_KNOWN_ACCOUNTS = "ledger_account_ids"
+
+
 def _account_id(code: str) -> int:
+    """The account's id, created on first use; remembered until the transaction ends or any
+    part of it is rolled back."""
     if code not in ACCOUNTS:
         raise LedgerError(f"unknown account {code}")
+    known = db.session.info.setdefault(_KNOWN_ACCOUNTS, {})
+    if code in known:
+        return known[code]
     found = db.session.scalar(select(Account.id).where(Account.code == code))
-    if found is not None:
-        return found
-    name, kind = ACCOUNTS[code]
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(Account).values(code=code, name=name, kind=kind.value).on_conflict_do_nothing(index_elements=["code"])
-    )
-    return db.session.scalar(select(Account.id).where(Account.code == code))
+    if found is None:
+        name, kind = ACCOUNTS[code]
+        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        db.session.execute(
+            insert(Account).values(code=code, name=name, kind=kind.value).on_conflict_do_nothing(index_elements=["code"])
+        )
+        found = db.session.scalar(select(Account.id).where(Account.code == code))
+    known[code] = found
+    return found
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_accounts_after_rollback(session, _previous_transaction):
+    # A rollback, even to a savepoint, may have taken back an account made since.
+    session.info.pop(_KNOWN_ACCOUNTS, None)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_accounts_after_commit(session):
+    session.info.pop(_KNOWN_ACCOUNTS, None)
 
 
 def post(

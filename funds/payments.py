@@ -1,8 +1,11 @@
 """Stripe: Checkout Sessions out, signed events in. The only module that imports stripe.
 
-`handle_event` is the one place a processor event changes a donation; the webhook and the
-offline payment simulator both call it. It stores the event by id first, so a redelivery
-changes nothing, and it never commits: the caller owns the one commit per event.
+An event is stored by its id before anything acts on it, so a redelivery changes nothing.
+The webhook only stores (`receive`) and answers at once, as Stripe asks of an endpoint;
+`apply_received` then applies the stored events in order, a few per transaction, in the
+scheduler's `apply_payment_events` job. The offline payment simulator stores and applies
+its one event in the donor's own request (`handle_event`). Nothing here commits: the
+request or job that called it owns the commit.
 
 Events can arrive in any order. A refund or dispute for a payment not yet recorded as
 succeeded, or a dispute closing before it opened, is stored as "deferred" and applied as
@@ -15,17 +18,17 @@ import logging
 import stripe
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core import audit
 from core.clock import utcnow
-from core.errors import DomainError
+from core.errors import Conflict, DomainError, InvalidTransition
 from core.extensions import db
 from core.urls import public_url
 from funds import services
-from funds.models import Channel, Donation, DonationStatus, Journal, PaymentEvent, PaymentReview
+from funds.models import DEFERRED, RECEIVED, Channel, Donation, DonationStatus, Journal, PaymentEvent, PaymentReview
 
 logger = logging.getLogger(__name__)
 
@@ -112,19 +115,23 @@ def checkout_url(donation: Donation) -> str:
 
 
 def verify(payload: bytes, sig_header: str | None) -> dict:
-    """The event in a signed webhook body, or InvalidWebhook for a bad or stale signature."""
+    """The event in a signed webhook body, or InvalidWebhook for a bad or stale signature.
+
+    The check is stripe's own `WebhookSignature.verify_header` on the raw body, the step of
+    `Webhook.construct_event` that verifies; the body is then parsed once as plain JSON,
+    without the StripeObject tree that `construct_event` builds and nothing here reads.
+    """
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret:
         raise InvalidWebhook(_("Webhooks are not configured."))
     try:
-        # Only an object can be an event; stripe's own parser assumes one.
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"), sig_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
+        )
         event = json.loads(payload)
-        if not isinstance(event, dict):
-            raise ValueError("not an object")
-        stripe.Webhook.construct_event(payload, sig_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS)
     except (stripe.SignatureVerificationError, ValueError):
         raise InvalidWebhook(_("The signature or the event is not valid.")) from None
-    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
         raise InvalidWebhook(_("The signature or the event is not valid."))
     return event
 
@@ -143,41 +150,118 @@ def _refs(event: dict) -> tuple[str | None, str | None]:
     return (public_id if isinstance(public_id, str) else None), (intent if isinstance(intent, str) else None)
 
 
-def _store(event: dict) -> PaymentEvent | None:
-    """Insert the event by id; None when it was stored before (a redelivery)."""
+def _postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+_INSERT_EVENT = {
+    dialect: insert(PaymentEvent.__table__)
+    .on_conflict_do_nothing(index_elements=["event_id"])
+    .returning(PaymentEvent.__table__.c.id)
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+def _insert_event(event: dict, executor=None) -> int | None:
+    """Insert the event by id, through `executor` (a Connection) or the session; its row id,
+    or None when it was stored before (a redelivery)."""
+    executor = executor if executor is not None else db.session
     public_id, intent = _refs(event)
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    row_id = db.session.execute(
-        insert(PaymentEvent)
-        .values(
-            event_id=event["id"][:255],
-            type=event["type"][:80],
-            donation_public_id=public_id[:24] if public_id else None,
-            payment_intent_id=intent[:255] if intent else None,
-            received_at=utcnow(),
-            outcome="received",
-            payload=event,
-        )
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(PaymentEvent.id)
-    ).scalar()
-    return db.session.get(PaymentEvent, row_id) if row_id is not None else None
+    values = {
+        "event_id": event["id"][:255],
+        "type": event["type"][:80],
+        "donation_public_id": public_id[:24] if public_id else None,
+        "payment_intent_id": intent[:255] if intent else None,
+        "received_at": utcnow(),
+        "processed_at": None,
+        "outcome": RECEIVED,
+        "payload": event,
+    }
+    # One statement built once: only the values change from one delivery to the next.
+    return executor.execute(_INSERT_EVENT[db.engine.dialect.name], values).scalar()
+
+
+def receive(event: dict, connection) -> str:
+    """Store a verified event for `apply_received`: "stored", or "duplicate" for a redelivery.
+
+    One INSERT … ON CONFLICT DO NOTHING on the caller's connection, which owns the
+    transaction (the webhook runs it as a transaction of its own, in autocommit). A copy
+    delivered while the first is still uncommitted waits on the unique index and is
+    answered "duplicate" once the first commits.
+    """
+    return "duplicate" if _insert_event(event, connection) is None else "stored"
 
 
 def handle_event(event: dict) -> str:
-    """Store and apply one event; returns its outcome. The caller commits."""
-    stored = _store(event)
-    if stored is None:
+    """Store and apply one event at once; returns its outcome. The caller commits."""
+    row_id = _insert_event(event)
+    if row_id is None:
         return "duplicate"
+    return _apply_stored(db.session.get(PaymentEvent, row_id))
+
+
+#: How often an event whose donation another transaction moved first is tried again.
+ATTEMPTS = 3
+
+
+def apply_received(limit: int = 20) -> int:
+    """Apply up to `limit` stored, unapplied events, oldest first; returns how many were taken.
+
+    Each event runs in a savepoint of its own, so one that cannot be applied leaves the
+    others standing. On PostgreSQL the events are taken `FOR UPDATE SKIP LOCKED`: two
+    appliers never take the same event. The caller commits.
+    """
+    query = select(PaymentEvent).where(PaymentEvent.outcome == RECEIVED).order_by(PaymentEvent.id).limit(limit)
+    if _postgresql():
+        query = query.with_for_update(skip_locked=True)
+    taken = db.session.scalars(query).all()
+    # Events wait only for steps of their own donation: none waiting, nothing to replay.
+    waiting = bool(taken) and _has_outcome(DEFERRED)
+    for stored in taken:
+        _apply_in_savepoint(stored, replay=waiting)
+        waiting = waiting or stored.outcome == DEFERRED
+    return len(taken)
+
+
+def _apply_in_savepoint(stored: PaymentEvent, *, replay: bool) -> str:
+    for attempt in range(1, ATTEMPTS + 1):
+        problem = None
+        try:
+            with db.session.begin_nested():
+                return _apply_stored(stored, replay=replay)
+        except InvalidTransition as exc:
+            problem = f"{stored.type} could not be applied: {exc.message}"
+        except Conflict:
+            # Another transaction moved the donation first: read its new state and try again.
+            db.session.expire_all()
+            if attempt < ATTEMPTS:
+                continue
+            problem = f"{stored.type} kept losing a race for its donation"
+        except DomainError as exc:
+            problem = f"{stored.type} could not be applied: {exc.message}"
+        with db.session.begin_nested():
+            return _finish(stored, "ignored", problem)
+
+
+def _has_outcome(outcome: str) -> bool:
+    return bool(db.session.scalar(select(exists().where(PaymentEvent.outcome == outcome))))
+
+
+def has_received() -> bool:
+    """Whether any stored event waits to be applied (one probe of a partial index)."""
+    return _has_outcome(RECEIVED)
+
+
+def _apply_stored(stored: PaymentEvent, *, replay: bool = True) -> str:
     outcome = _apply(stored)
-    if outcome == "applied" and stored.donation_public_id:
+    if replay and outcome == "applied" and stored.donation_public_id:
         _replay_deferred(stored.donation_public_id, stored.payment_intent_id)
     return outcome
 
 
 def _finish(stored: PaymentEvent, outcome: str, review: str | None = None) -> str:
     stored.outcome = outcome if review is None else f"review: {review}"
-    stored.processed_at = None if outcome == "deferred" else utcnow()
+    stored.processed_at = None if outcome == DEFERRED else utcnow()
     if review is not None:
         db.session.add(PaymentReview(event_id=stored.event_id, reason=review))
         logger.warning("payment event needs review", extra={"event": stored.event_id, "reason": review})
@@ -224,8 +308,8 @@ def _apply(stored: PaymentEvent) -> str:
     if donation is None:
         if kind.startswith("charge.") and stored.payment_intent_id:
             # Perhaps its payment is not recorded yet: the review is resolved when it is.
-            _finish(stored, "deferred", f"no donation for {kind} (payment {stored.payment_intent_id})")
-            stored.outcome = "deferred"
+            _finish(stored, DEFERRED, f"no donation for {kind} (payment {stored.payment_intent_id})")
+            stored.outcome = DEFERRED
             return "review"
         return _finish(stored, "ignored", f"no donation for {kind}")
     stored.donation_public_id = donation.public_id
@@ -280,7 +364,7 @@ def _charge_refunded(stored, donation, obj) -> str:
     if mismatch := _mismatch(donation, obj, "amount"):
         return _finish(stored, "ignored", mismatch)
     if _waiting(donation):
-        return _finish(stored, "deferred")
+        return _finish(stored, DEFERRED)
     if isinstance(obj.get("id"), str) and not donation.charge_id:
         donation.charge_id = obj["id"]
     refunded = obj.get("amount_refunded")
@@ -307,7 +391,7 @@ def _dispute_created(stored, donation, obj) -> str:
     if mismatch := _mismatch(donation, obj, None):
         return _finish(stored, "ignored", mismatch)
     if _waiting(donation):
-        return _finish(stored, "deferred")
+        return _finish(stored, DEFERRED)
     amount = obj.get("amount")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         return _finish(stored, "ignored", f"dispute amount {amount!r} is not valid")
@@ -320,7 +404,7 @@ def _dispute_closed(stored, donation, obj) -> str:
         return _finish(stored, "ignored", mismatch)
     opened = db.session.scalar(select(Journal.id).where(Journal.source_key == _dispute_opened_key(obj)))
     if _waiting(donation) or (opened is None and donation.status != DonationStatus.DISPUTED):
-        return _finish(stored, "deferred")
+        return _finish(stored, DEFERRED)
     status = obj.get("status")
     if status not in ("won", "lost", "warning_closed"):
         return _finish(stored, "ignored", f"dispute closed with status {status!r}")
@@ -357,13 +441,13 @@ def _replay_deferred(public_id: str, payment_intent_id: str | None) -> None:
     while progress:
         progress = False
         waiting = db.session.scalars(
-            select(PaymentEvent).where(PaymentEvent.outcome == "deferred", or_(*clauses)).order_by(PaymentEvent.id)
+            select(PaymentEvent).where(PaymentEvent.outcome == DEFERRED, or_(*clauses)).order_by(PaymentEvent.id)
         ).all()
         for stored in waiting:
             obj = _object(stored.payload)
             stored.donation_public_id = public_id
             outcome = _dispatch(stored, donation, obj)
-            if outcome != "deferred":
+            if outcome != DEFERRED:
                 now = utcnow()
                 for review in db.session.scalars(
                     select(PaymentReview).where(

@@ -219,6 +219,9 @@ def pay_for_wish(wish, donor: DonorInput, channel: str, account: User | None = N
 def claim_paid_by(donation: Donation):
     from wishes.models import Claim
 
+    if donation.wish_id is None:
+        # Only a donation for a wish pays a claim (pay_for_wish).
+        return None
     return db.session.scalar(select(Claim).where(Claim.donation_id == donation.id))
 
 

@@ -1,6 +1,5 @@
 """The fund administrator's payment review queue: events the webhook could not book, looked at and resolved."""
 
-import json
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,7 +13,7 @@ from funds import services
 from funds.models import PaymentReview
 from tests.factories import login, make_user
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
-from tests.payment_helpers import WEBHOOK_SECRET, configured, pending_donation, session_event, sign
+from tests.payment_helpers import WEBHOOK_SECRET, configured, deliver, pending_donation, session_event
 
 QUEUE = "/staff/payments/reviews"
 
@@ -40,16 +39,8 @@ class Stranger:
     amount_fen = 5000
 
 
-def deliver(app, event):
-    payload = json.dumps(event)
-    response = client_for(app).post(
-        "/stripe/webhook",
-        data=payload,
-        headers={"Stripe-Signature": sign(payload)},
-        content_type="application/json",
-    )
-    assert response.status_code == 200 and response.json["outcome"] == "review", response.data
-    return response
+def deliver_for_review(app, event):
+    assert deliver(client_for(app), event) == "review"
 
 
 def unknown_donation_review(app, db) -> PaymentReview:
@@ -59,7 +50,7 @@ def unknown_donation_review(app, db) -> PaymentReview:
         "name": "付款人",
         "phone": "+8613811112222",
     }
-    deliver(app, event)
+    deliver_for_review(app, event)
     return db.session.scalar(select(PaymentReview).where(PaymentReview.event_id == "evt_unknown_0001"))
 
 
@@ -91,7 +82,7 @@ def test_an_unknown_donation_event_is_queued_and_shown_without_contact_details(a
 def test_a_mismatch_for_a_known_donation_links_to_its_funds_donations(app, db, staff):
     client, _admin = staff
     donation = pending_donation()
-    deliver(app, session_event(donation, amount=1))
+    deliver_for_review(app, session_event(donation, amount=1))
     page = client.get(f"{QUEUE}?lang=en").get_data(as_text=True)
     assert donation.public_id in page and "amount_total 1 does not match" in page
     assert f"/staff/funds/{donation.fund.slug}/donations" in page

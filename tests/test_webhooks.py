@@ -1,4 +1,5 @@
-"""POST /stripe/webhook: signatures on the raw body, events stored once, any order, a review queue."""
+"""POST /stripe/webhook: signatures on the raw body, events stored once and applied by the job,
+any order, a review queue."""
 
 import itertools
 import json
@@ -12,11 +13,14 @@ from sqlalchemy import func, select
 from core.models import AuditLog
 from funds import ledger
 from funds.models import Donation, DonationStatus, Journal, PaymentEvent, PaymentReview
+from reminders.jobs import apply_payment_events
 from tests.payment_helpers import (
     WEBHOOK_SECRET,
     configured,
+    deliver,
     dispute_event,
     pending_donation,
+    post_event,
     refund_event,
     session_event,
     sign,
@@ -27,16 +31,6 @@ from tests.payment_helpers import (
 def webhook_secret(app):
     with configured(app, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_SECRET_KEY=""):
         yield
-
-
-def deliver(client, event, *, secret=WEBHOOK_SECRET, timestamp=None):
-    payload = json.dumps(event)
-    return client.post(
-        "/stripe/webhook",
-        data=payload,
-        headers={"Stripe-Signature": sign(payload, secret, timestamp)},
-        content_type="application/json",
-    )
 
 
 def count(db, model) -> int:
@@ -51,10 +45,8 @@ def fresh(db, donation) -> Donation:
 def test_a_paid_session_succeeds_the_donation_once(client, db):
     donation = pending_donation()
     event = session_event(donation)
-    first = deliver(client, event)
-    assert first.status_code == 200 and first.json["outcome"] == "applied"
-    again = deliver(client, event)
-    assert again.status_code == 200 and again.json["outcome"] == "duplicate"
+    assert deliver(client, event) == "applied"
+    assert deliver(client, event) == "duplicate"
     d = fresh(db, donation)
     assert d.status == DonationStatus.SUCCEEDED and d.receipt_no and d.payment_intent_id == f"pi_{d.public_id}"
     assert count(db, PaymentEvent) == 1
@@ -86,21 +78,23 @@ def test_the_same_event_five_times_at_once_changes_the_donation_once(live_server
     donation = pending_donation()
     payload = json.dumps(session_event(donation))
     barrier = threading.Barrier(5)
-    answers: list[int] = []
+    answers: list[tuple[int, str]] = []
 
     def send():
         barrier.wait()
         headers = {"Stripe-Signature": sign(payload), "Content-Type": "application/json"}
-        answers.append(
-            requests.post(f"{live_server.url}/stripe/webhook", data=payload, headers=headers, timeout=30).status_code
-        )
+        response = requests.post(f"{live_server.url}/stripe/webhook", data=payload, headers=headers, timeout=30)
+        answers.append((response.status_code, response.json()["outcome"]))
 
     threads = [threading.Thread(target=send) for _ in range(5)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert answers == [200] * 5
+    assert sorted(answers) == [(200, "duplicate")] * 4 + [(200, "stored")]
+    assert fresh(db, donation).status == DonationStatus.PENDING
+    assert apply_payment_events() == 1
+    assert apply_payment_events() == 0
     d = fresh(db, donation)
     assert d.status == DonationStatus.SUCCEEDED and d.version == 2
     moves = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "donation.succeeded"))
@@ -122,8 +116,7 @@ def test_an_unpaid_completion_waits_for_the_async_result(client, db):
     deliver(client, session_event(declined, "checkout.session.async_payment_failed", payment_status="unpaid"))
     assert fresh(db, declined).status == DonationStatus.FAILED
     # A payment reported after the donation failed is not booked: an administrator looks at it.
-    response = deliver(client, session_event(declined, "checkout.session.async_payment_succeeded"))
-    assert response.json["outcome"] == "review"
+    assert deliver(client, session_event(declined, "checkout.session.async_payment_succeeded")) == "review"
     assert fresh(db, declined).status == DonationStatus.FAILED
     assert count(db, PaymentReview) == 1
     assert ledger.check() == []
@@ -142,8 +135,7 @@ def test_an_event_for_an_unknown_donation_is_answered_and_queued_for_review(clie
         public_id = "no-such-donation"
         amount_fen = 5000
 
-    response = deliver(client, session_event(Stranger()))
-    assert response.status_code == 200 and response.json["outcome"] == "review"
+    assert deliver(client, session_event(Stranger())) == "review"
     review = db.session.scalar(select(PaymentReview))
     assert "no donation" in review.reason and review.resolved_at is None
     assert count(db, Donation) == 0 and count(db, Journal) == 0
@@ -152,8 +144,7 @@ def test_an_event_for_an_unknown_donation_is_answered_and_queued_for_review(clie
 @pytest.mark.parametrize("change", [{"amount": 1}, {"currency": "usd"}])
 def test_an_amount_or_currency_mismatch_changes_nothing_and_is_reviewed(client, db, change):
     donation = pending_donation()
-    response = deliver(client, session_event(donation, **change))
-    assert response.status_code == 200 and response.json["outcome"] == "review"
+    assert deliver(client, session_event(donation, **change)) == "review"
     assert fresh(db, donation).status == DonationStatus.PENDING
     assert count(db, PaymentReview) == 1 and count(db, Journal) == 0
 
@@ -221,7 +212,7 @@ def test_events_in_any_order_reach_the_same_final_state(client, db, scenario):
                 ),
             ]
         for i in order:
-            assert deliver(client, events[i]).status_code == 200
+            assert deliver(client, events[i]) in ("applied", "deferred", "ignored", "review")
         d = fresh(db, donation)
         finals.add((d.status, d.refunded_fen, d.disputed_fen))
         assert (
@@ -267,6 +258,8 @@ def test_different_events_for_one_payment_at_once_book_it_once(live_server, db):
     for t in threads:
         t.join()
     assert answers == [200] * len(payloads)
+    db.session.rollback()
+    assert apply_payment_events() == len(payloads)
     d = fresh(db, donation)
     assert d.status == DonationStatus.SUCCEEDED and d.receipt_no.endswith("-000001")
     assert count(db, Journal) == 1 and count(db, PaymentEvent) == len(payloads)
@@ -283,8 +276,10 @@ def test_a_signed_body_that_is_not_an_event_is_refused(client, db, payload):
 
 
 def test_events_of_other_types_are_stored_and_ignored(client, db):
-    response = deliver(client, {"id": "evt_other", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})
-    assert response.status_code == 200 and response.json["outcome"] == "ignored"
+    assert (
+        deliver(client, {"id": "evt_other", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})
+        == "ignored"
+    )
     assert count(db, PaymentEvent) == 1 and count(db, PaymentReview) == 0
 
 
@@ -294,11 +289,100 @@ def test_a_refund_or_dispute_waiting_for_a_payment_that_then_fails_is_reviewed(c
     deliver(client, refund_event(refunded, 10000, ["re_1"]))
     deliver(client, dispute_event(disputed))
     for donation in (refunded, disputed):
-        response = deliver(client, session_event(donation, "checkout.session.expired", payment_status="unpaid"))
-        assert response.status_code == 200
+        assert (
+            deliver(client, session_event(donation, "checkout.session.expired", payment_status="unpaid")) == "applied"
+        )
         assert fresh(db, donation).status == DonationStatus.FAILED
     waiting = select(func.count()).select_from(PaymentEvent).where(PaymentEvent.outcome == "deferred")
     assert db.session.scalar(waiting) == 0
     open_reviews = select(func.count()).select_from(PaymentReview).where(PaymentReview.resolved_at.is_(None))
     assert db.session.scalar(open_reviews) == 2 and count(db, Journal) == 0
+    assert ledger.check() == []
+
+
+def test_the_webhook_answers_before_the_payment_is_applied(client, db):
+    donation = pending_donation()
+    event = session_event(donation)
+    response = post_event(client, event)
+    assert response.status_code == 200 and response.json == {"received": True, "outcome": "stored"}
+    # The donor back from Checkout is told the truth: not yet.
+    page = client.get(f"/donations/{donation.public_id}?lang=en").text
+    assert "We have not yet heard from the payment service" in page
+    assert fresh(db, donation).status == DonationStatus.PENDING and count(db, Journal) == 0
+
+    assert apply_payment_events() == 1
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.SUCCEEDED and count(db, Journal) == 1
+    page = client.get(f"/donations/{donation.public_id}?lang=en").text
+    assert "We have not yet heard" not in page and d.receipt_no in page
+
+
+def test_the_command_applies_what_the_webhook_stored(client, db, runner):
+    donations = [pending_donation()]
+    donations.append(pending_donation(fund=donations[0].fund))
+    for donation in donations:
+        assert post_event(client, session_event(donation)).json["outcome"] == "stored"
+    db.session.rollback()
+    result = runner.invoke(args=["apply-payment-events"])
+    assert result.exit_code == 0 and result.output.strip() == "applied 2 payment events"
+    assert {fresh(db, d).status for d in donations} == {DonationStatus.SUCCEEDED}
+    assert runner.invoke(args=["apply-payment-events"]).output.strip() == "applied 0 payment events"
+
+
+def test_two_appliers_at_once_apply_every_event_once(app, client, db):
+    fund = pending_donation().fund
+    donations = [pending_donation(fund=fund) for _ in range(24)]
+    for donation in donations:
+        # Two events report each payment; the appliers may take them at the same moment.
+        for kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+            assert post_event(client, session_event(donation, kind)).json["outcome"] == "stored"
+    db.session.rollback()
+    barrier = threading.Barrier(2)
+    taken: list[int] = []
+    errors: list[BaseException] = []
+
+    def applier():
+        with app.app_context():
+            barrier.wait()
+            try:
+                taken.append(apply_payment_events(batch=4))
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=applier) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sum(taken) == 48
+    db.session.rollback()
+    statuses = {fresh(db, d).status for d in donations}
+    assert statuses == {DonationStatus.SUCCEEDED}
+    assert count(db, Journal) == len(donations)
+    receipts = sorted(int(fresh(db, d).receipt_no.rsplit("-", 1)[1]) for d in donations)
+    assert receipts == list(range(1, len(donations) + 1))
+    received = select(func.count()).select_from(PaymentEvent).where(PaymentEvent.outcome == "received")
+    assert db.session.scalar(received) == 0
+    assert ledger.check() == []
+
+
+def test_an_event_that_cannot_be_applied_is_reviewed_and_the_others_go_on(client, db, monkeypatch):
+    from core.errors import ValidationError
+    from funds import payments
+
+    def broken(stored, donation, obj):
+        raise ValidationError("the dispute handler refused it")
+
+    monkeypatch.setitem(payments._HANDLERS, "charge.dispute.created", broken)
+    first = pending_donation()
+    second = pending_donation(fund=first.fund)
+    post_event(client, session_event(first))
+    post_event(client, dispute_event(first))
+    post_event(client, session_event(second))
+    db.session.rollback()
+    assert apply_payment_events() == 3
+    assert fresh(db, first).status == DonationStatus.SUCCEEDED
+    assert fresh(db, second).status == DonationStatus.SUCCEEDED
+    [review] = db.session.scalars(select(PaymentReview)).all()
+    assert "could not be applied" in review.reason and review.resolved_at is None
     assert ledger.check() == []
