@@ -9,6 +9,9 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
     app.json.ensure_ascii = False
+    from core.sessions import SessionInterface
+
+    app.session_interface = SessionInterface()
     if config:
         app.config.update(config)
     if not app.config["SQLALCHEMY_ENGINE_OPTIONS"]:
@@ -72,12 +75,20 @@ def _init_extensions(app: Flask) -> None:
     @app.before_request
     def _refuse_nul_characters():
         # PostgreSQL can neither store nor compare text holding a NUL: refuse it on every database.
-        if "\x00" in request.path or any("\x00" in k + v for k, v in request.values.items(multi=True)):
+        if "\x00" in request.path or _has_nul(request.args) or (request.mimetype in _FORMS and _has_nul(request.form)):
             abort(400)
 
     app.after_request(i18n.persist_locale_choice)
     app.after_request(_security_headers)
     i18n.register_template_helpers(app)
+
+
+#: The bodies Werkzeug parses into `request.form`; JSON bodies are checked by their schemas.
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _has_nul(values) -> bool:
+    return any("\x00" in k + v for k, v in values.items(multi=True))
 
 
 def _security_headers(response):
