@@ -18,7 +18,7 @@ import logging
 import stripe
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -151,7 +151,7 @@ def _refs(event: dict) -> tuple[str | None, str | None]:
 
 
 def _postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
+    return db.engine.dialect.name == "postgresql"
 
 
 _INSERT_EVENT = {
@@ -185,7 +185,7 @@ def receive(event: dict, connection) -> str:
     """Store a verified event for `apply_received`: "stored", or "duplicate" for a redelivery.
 
     One INSERT … ON CONFLICT DO NOTHING on the caller's connection, which owns the
-    transaction (the webhook runs it as a transaction of its own, in autocommit). A copy
+    transaction (the webhook runs it as a transaction of its own). A copy
     delivered while the first is still uncommitted waits on the unique index and is
     answered "duplicate" once the first commits.
     """
@@ -211,7 +211,7 @@ def apply_received(limit: int = 20) -> int:
     others standing. On PostgreSQL the events are taken `FOR UPDATE SKIP LOCKED`: two
     appliers never take the same event. The caller commits.
     """
-    query = select(PaymentEvent).where(PaymentEvent.outcome == RECEIVED).order_by(PaymentEvent.id).limit(limit)
+    query = select(PaymentEvent).where(_outcome_is(RECEIVED)).order_by(PaymentEvent.id).limit(limit)
     if _postgresql():
         query = query.with_for_update(skip_locked=True)
     taken = db.session.scalars(query).all()
@@ -243,8 +243,14 @@ def _apply_in_savepoint(stored: PaymentEvent, *, replay: bool) -> str:
             return _finish(stored, "ignored", problem)
 
 
+def _outcome_is(outcome: str):
+    # The value is written into the SQL itself: a prepared statement's generic plan with a
+    # parameter in its place could not use the partial index on that outcome.
+    return PaymentEvent.outcome == literal(outcome, literal_execute=True)
+
+
 def _has_outcome(outcome: str) -> bool:
-    return bool(db.session.scalar(select(exists().where(PaymentEvent.outcome == outcome))))
+    return bool(db.session.scalar(select(exists().where(_outcome_is(outcome)))))
 
 
 def has_received() -> bool:
