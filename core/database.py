@@ -9,8 +9,10 @@ timeout instead; safe requests (GET, HEAD) read in WAL mode without blocking.
 A PostgreSQL connection that comes back from the pool after sitting unused for a
 while (the server may have restarted, a proxy may have dropped it) is pinged first
 and replaced if the ping fails. A connection in steady use is not: a ping on every
-checkout (`pool_pre_ping`) is one more round trip per request, and it bought nothing
-that the next statement would not find out.
+checkout (`pool_pre_ping`) costs every request a round trip. What that leaves
+uncovered is a server restart in the middle of steady traffic: there a request
+fails (Stripe delivers its event again) and SQLAlchemy, seeing the disconnect,
+replaces every connection of the pool.
 """
 
 import contextvars
