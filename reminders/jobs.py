@@ -103,10 +103,19 @@ def run_scheduler(app) -> None:
 
     if app.config["SCHEDULER_NICE"]:
         os.nice(app.config["SCHEDULER_NICE"])
+    # A job that runs every second would write two lines a second; run_job logs what each did.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler = BlockingScheduler(timezone=app.config["TIMEZONE"])
     for job in JOBS:
         scheduler.add_job(
-            run_job, "interval", seconds=job.seconds, args=[app, job], id=job.name, max_instances=1, coalesce=True
+            run_job,
+            "interval",
+            seconds=job.seconds,
+            args=[app, job],
+            id=job.name,
+            name=job.name,
+            max_instances=1,
+            coalesce=True,
         )
     logger.info("scheduler started", extra={"jobs": [j.name for j in JOBS]})
     with contextlib.suppress(KeyboardInterrupt, SystemExit):

@@ -3,8 +3,12 @@ any order, a review queue."""
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -386,3 +390,31 @@ def test_an_event_that_cannot_be_applied_is_reviewed_and_the_others_go_on(client
     [review] = db.session.scalars(select(PaymentReview)).all()
     assert "could not be applied" in review.reason and review.resolved_at is None
     assert ledger.check() == []
+
+
+def test_the_scheduler_process_applies_what_the_webhook_stored(app, client, db):
+    donation = pending_donation()
+    assert post_event(client, session_event(donation)).json["outcome"] == "stored"
+    db.session.rollback()
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SCHEDULER_NICE": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "scheduler"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while fresh(db, donation).status == DonationStatus.PENDING and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        scheduler.terminate()
+        scheduler.wait(15)
+    d = fresh(db, donation)
+    assert d.status == DonationStatus.SUCCEEDED and d.receipt_no and count(db, Journal) == 1
