@@ -863,6 +863,9 @@ def run(args) -> dict:
 
             if args.webhooks:
                 results["webhooks"] = w = measure_webhooks(server.url, bare.url + "/", engine, env, tmp, args)
+                for phase in ("alone", "with_applier"):
+                    # As the foundation benchmark reported it: against the bare route of the GET rounds.
+                    w[phase]["ratio_to_bare_get_rounds"] = round(w[phase]["rps"] / results["bare"]["rps"], 3)
                 log(
                     f"webhooks: {w['double_posted_journals']} double-posted journals, "
                     f"ledger check exit {w['ledger_check']['exit_code']}"
@@ -990,7 +993,8 @@ def print_table(r: dict) -> None:
                 f"  {label}: {p['requests']} deliveries in {p['seconds']} s = {p['rps']:.1f}/s, "
                 f"{p['ratio_to_bare']:.3f} of the bare route's {p['bare_rps']:.0f}/s in the same rounds "
                 f"(by round: {', '.join(f'{x:.0f}' for x in p['rps_by_round'])} against "
-                f"{', '.join(f'{x:.0f}' for x in p['bare_rps_by_round'])}); "
+                f"{', '.join(f'{x:.0f}' for x in p['bare_rps_by_round'])}), "
+                f"{p['ratio_to_bare_get_rounds']:.3f} of its {r['bare']['rps']:.0f}/s in the GET rounds; "
                 f"{p['unique_answered']} first deliveries = {p['unique_per_s']:.1f} events/s, "
                 f"{p['duplicates_answered']} answered as duplicates"
                 + (f"; the lists ran out {p['wrapped']} times" if p.get("wrapped") else "")
