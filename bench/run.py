@@ -560,16 +560,11 @@ def ledger_check(env: dict) -> dict:
     return {"exit_code": result.returncode, "last_lines": lines[-3:]}
 
 
-def _wait_and_time(engine, args) -> tuple[bool, float]:
-    started = time.perf_counter()
-    drained = wait_for_applier(engine, args.webhook_drain_timeout)
-    return drained, time.perf_counter() - started
-
-
 def _webhook_phase(name, chunks, server_url, bare_url, engine, tmp, rng, args) -> dict:
     """Rounds of (bare route, webhook deliveries), each round on events of its own."""
     bare_runs, hook_runs = [], []
     share = args.duration / len(chunks)
+    log(f"webhooks, {name.replace('_', ' ')}: {len(chunks)} rounds of {share:.1f} s")
     before = webhook_db_figures(engine)
     for r, chunk in enumerate(chunks):
         path = tmp / f"webhooks-{name}-{r}.txt"
@@ -595,21 +590,17 @@ def _webhook_phase(name, chunks, server_url, bare_url, engine, tmp, rng, args) -
             "backlog_at_end": at_end["events_received"],
         }
     )
+    # Deliveries still in flight when the clock ran out finish on the server unseen.
+    time.sleep(1)
     return result
 
 
-def _measure_phase(name, events, server_url, bare_url, engine, env, tmp, rng, stack, args) -> dict:
-    rounds = max(1, args.rounds)
-    per_round = max(1, len(events) // rounds)
-    chunks = [events[i * per_round : (i + 1) * per_round] for i in range(rounds)]
-    log(f"webhooks, {name.replace('_', ' ')}: {rounds} rounds of {args.duration / rounds:.1f} s")
-    phase = _webhook_phase(name, chunks, server_url, bare_url, engine, tmp, rng, args)
-    # Deliveries still in flight when the clock ran out finish on the server unseen.
-    time.sleep(1)
-    if name == "alone":
-        stack.enter_context(Scheduler(env, tmp / "scheduler.log"))
+def _drain(name: str, phase: dict, engine, args) -> None:
+    """Wait for the scheduler to apply everything waiting, and note how fast it did."""
     waiting = webhook_db_figures(engine)["events_received"]
-    phase["drained"], drain_s = _wait_and_time(engine, args)
+    started = time.perf_counter()
+    phase["drained"] = wait_for_applier(engine, args.webhook_drain_timeout)
+    drain_s = time.perf_counter() - started
     phase["drain_s"] = round(drain_s, 1)
     if name == "alone":
         # Everything waiting (the warm-up's events too) applied from a standing start.
@@ -621,7 +612,6 @@ def _measure_phase(name, events, server_url, bare_url, engine, env, tmp, rng, st
         f"route), {phase['unique_per_s']:.0f} events/s; {phase['backlog_at_end']} waiting at the end, "
         f"applied {phase['drain_s']} s later"
     )
-    return phase
 
 
 def measure_webhooks(server_url: str, bare_url: str, engine, env: dict, tmp: Path, args) -> dict:
@@ -637,7 +627,12 @@ def measure_webhooks(server_url: str, bare_url: str, engine, env: dict, tmp: Pat
     warm, measured = donations[: args.webhook_warmup_events], donations[args.webhook_warmup_events :]
     rounds = max(1, args.rounds)
     half = len(measured) // 2
-    phases = {"alone": measured[:half], "with_applier": measured[half:]}
+    phases = ("alone", "with_applier")
+    per_round = max(1, half // rounds)
+    chunks = {
+        name: [events[i * per_round : (i + 1) * per_round] for i in range(rounds)]
+        for name, events in zip(phases, (measured[:half], measured[half:]), strict=True)
+    }
     rng = random.Random(11)
     log(
         f"webhooks: {len(measured)} events × {args.webhook_copies} deliveries in two phases of {rounds} rounds, "
@@ -648,9 +643,14 @@ def measure_webhooks(server_url: str, bare_url: str, engine, env: dict, tmp: Pat
         path = tmp / "webhooks-warmup.txt"
         fire_webhooks(server_url, path, write_deliveries(warm, args.webhook_copies, rng, path), args.warmup, args)
     result: dict = {"copies": args.webhook_copies, "block": WEBHOOK_BLOCK, "warmup_events": len(warm)}
-    with contextlib.ExitStack() as stack:
-        for name, events in phases.items():
-            result[name] = _measure_phase(name, events, server_url, bare_url, engine, env, tmp, rng, stack, args)
+    result["alone"] = _webhook_phase("alone", chunks["alone"], server_url, bare_url, engine, tmp, rng, args)
+    # No scheduler ran so far; from here on it does, as in production.
+    with Scheduler(env, tmp / "scheduler.log"):
+        _drain("alone", result["alone"], engine, args)
+        result["with_applier"] = _webhook_phase(
+            "with_applier", chunks["with_applier"], server_url, bare_url, engine, tmp, rng, args
+        )
+        _drain("with_applier", result["with_applier"], engine, args)
 
     check_started = time.perf_counter()
     result["ledger_check"] = ledger_check(env)

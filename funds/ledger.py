@@ -57,15 +57,14 @@ def _account_id(code: str) -> int:
     return found
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_accounts_after_rollback(session, _previous_transaction):
-    # A rollback, even to a savepoint, may have taken back an account made since.
+def _forget_accounts(session, *_transaction):
     session.info.pop(_KNOWN_ACCOUNTS, None)
 
 
-@event.listens_for(Session, "after_commit")
-def _forget_accounts_after_commit(session):
-    session.info.pop(_KNOWN_ACCOUNTS, None)
+# A rollback, even to a savepoint, may have taken back an account made since; after a
+# commit the next transaction looks again.
+event.listen(Session, "after_soft_rollback", _forget_accounts)
+event.listen(Session, "after_commit", _forget_accounts)
 
 
 def post(

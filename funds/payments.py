@@ -173,7 +173,6 @@ def _insert_event(event: dict, executor=None) -> int | None:
         "donation_public_id": public_id[:24] if public_id else None,
         "payment_intent_id": intent[:255] if intent else None,
         "received_at": utcnow(),
-        "processed_at": None,
         "outcome": RECEIVED,
         "payload": event,
     }
@@ -223,24 +222,21 @@ def apply_received(limit: int = 20) -> int:
     return len(taken)
 
 
-def _apply_in_savepoint(stored: PaymentEvent, *, replay: bool) -> str:
+def _apply_in_savepoint(stored: PaymentEvent, *, replay: bool) -> None:
     for attempt in range(1, ATTEMPTS + 1):
-        problem = None
         try:
             with db.session.begin_nested():
-                return _apply_stored(stored, replay=replay)
-        except InvalidTransition as exc:
-            problem = f"{stored.type} could not be applied: {exc.message}"
-        except Conflict:
-            # Another transaction moved the donation first: read its new state and try again.
-            db.session.expire_all()
-            if attempt < ATTEMPTS:
-                continue
-            problem = f"{stored.type} kept losing a race for its donation"
+                _apply_stored(stored, replay=replay)
+            return
         except DomainError as exc:
-            problem = f"{stored.type} could not be applied: {exc.message}"
-        with db.session.begin_nested():
-            return _finish(stored, "ignored", problem)
+            # A Conflict means another transaction moved the donation first: with its new
+            # state read, the event may apply. An impossible step (InvalidTransition) will not.
+            if isinstance(exc, Conflict) and not isinstance(exc, InvalidTransition) and attempt < ATTEMPTS:
+                db.session.expire_all()
+                continue
+            with db.session.begin_nested():
+                _finish(stored, "ignored", f"{stored.type} could not be applied: {exc.message}")
+            return
 
 
 def _outcome_is(outcome: str):

@@ -8,11 +8,14 @@ from contextlib import contextmanager
 from urllib.parse import parse_qsl
 
 import stripe
+from sqlalchemy import select
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from core.extensions import db
 from funds import services
+from funds.models import PaymentEvent
+from reminders.jobs import apply_payment_events
 from tests.factories import make_fund
 
 WEBHOOK_SECRET = "whsec_test_secret"
@@ -102,10 +105,6 @@ def post_event(client, event: dict, *, secret: str = WEBHOOK_SECRET, timestamp: 
 
 def outcome_of(event_id: str) -> str:
     """What applying the stored event came to; "review" for every "review: …"."""
-    from sqlalchemy import select
-
-    from funds.models import PaymentEvent
-
     db.session.rollback()
     outcome = db.session.scalar(select(PaymentEvent.outcome).where(PaymentEvent.event_id == event_id))
     return "review" if outcome and outcome.startswith("review") else outcome
@@ -116,8 +115,6 @@ def deliver(client, event: dict, **signing) -> str:
 
     The webhook itself only stores: it answers "stored", or "duplicate" for a copy.
     """
-    from reminders.jobs import apply_payment_events
-
     response = post_event(client, event, **signing)
     assert response.status_code == 200, response.data
     if response.json["outcome"] == "duplicate":

@@ -279,6 +279,23 @@ def test_a_signed_body_that_is_not_an_event_is_refused(client, db, payload):
     assert count(db, PaymentEvent) == 0
 
 
+def test_a_signed_body_that_is_not_utf8_is_refused(client, db):
+    import hashlib
+    import hmac
+
+    payload = b'{"id": "evt_bytes", "type": "checkout.session.completed", "note": "\xff\xfe"}'
+    timestamp = int(time.time())
+    signature = hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    response = client.post(
+        "/stripe/webhook",
+        data=payload,
+        headers={"Stripe-Signature": f"t={timestamp},v1={signature}"},
+        content_type="application/json",
+    )
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_signature"
+    assert count(db, PaymentEvent) == 0
+
+
 def test_events_of_other_types_are_stored_and_ignored(client, db):
     assert (
         deliver(client, {"id": "evt_other", "type": "customer.created", "data": {"object": {"id": "cus_1"}}})
