@@ -19,17 +19,21 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("RATELIMIT_STORAGE_URI") or "memory://"
-    if app.config["PROXY_COUNT"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        count = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     from core.logging import configure_logging
 
     configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
+
+    from funds.webhooks import WebhookEndpoint
+
+    app.wsgi_app = WebhookEndpoint(app, app.wsgi_app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
     from core.cli import register_cli
     from core.errors import register_error_handlers
@@ -92,9 +96,10 @@ def _has_nul(values) -> bool:
 
 
 def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    from core.logging import SECURITY_HEADERS
+
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
     return response
 
 

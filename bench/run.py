@@ -1063,7 +1063,7 @@ def main() -> None:
         help="measure POST /stripe/webhook with signed checkout.session.completed events (default: on)",
     )
     parser.add_argument(
-        "--webhook-events", type=int, default=12000, help="distinct events (pending donations) for the webhook run"
+        "--webhook-events", type=int, default=36000, help="distinct events (pending donations) for the webhook run"
     )
     parser.add_argument(
         "--webhook-drain-timeout", type=float, default=300, help="seconds to wait for the scheduler to apply them"

@@ -44,22 +44,6 @@ def read_only():
         _write_intent.reset(token)
 
 
-@contextmanager
-def one_statement(engine: Engine):
-    """A connection for one write that is a transaction of its own, committed as it runs.
-
-    On PostgreSQL the connection is in autocommit, which spares the BEGIN and COMMIT round
-    trips; SQLite's connections are tuned to begin their own transactions (see
-    `tune_engine`), so there it is one short BEGIN IMMEDIATE … COMMIT.
-    """
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as connection:
-            yield connection
-    else:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            yield connection
-
-
 def engine_options(uri: str) -> dict:
     # Bound values (a child's name, a phone) never appear in SQLAlchemy's error messages.
     options: dict = {"hide_parameters": True}

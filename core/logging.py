@@ -8,14 +8,43 @@ import uuid
 from flask import g, request
 from pythonjsonlogger.json import JsonFormatter
 
+#: Every answer carries these, whichever layer wrote it.
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+)
+
+access = logging.getLogger("weixinyuan.access")
+
 
 class _RequestContext(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is not None:
+            return True  # given by a layer that runs outside Flask's request context
         try:
             record.request_id = g.get("request_id", "-")
         except RuntimeError:
             record.request_id = "-"
         return True
+
+
+def request_id(header: str | None) -> str:
+    """The caller's X-Request-ID (at most 64 characters), or a new one."""
+    return (header or "")[:64] or uuid.uuid4().hex[:16]
+
+
+def log_request(method: str, path: str, status: int, started: float, request_id: str | None = None) -> None:
+    """The access line of one request: the path only, never the query string (tokens travel
+    in some paths' queries)."""
+    if not access.isEnabledFor(logging.INFO):
+        return
+    if path.startswith("/claims/manage/"):
+        path = "/claims/manage/…"
+    extra = {"method": method, "path": path, "status": status, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    if request_id is not None:
+        extra["request_id"] = request_id
+    access.info("request", extra=extra)
 
 
 def configure_logging(app) -> None:
@@ -40,27 +69,13 @@ def configure_logging(app) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    access = logging.getLogger("weixinyuan.access")
-
     @app.before_request
     def _start():
-        g.request_id = request.headers.get("X-Request-ID", "")[:64] or uuid.uuid4().hex[:16]
+        g.request_id = request_id(request.headers.get("X-Request-ID"))
         g.started = time.perf_counter()
 
     @app.after_request
     def _log(response):
-        # The path only, never the query string: tokens travel in some paths' queries.
-        path = request.path
-        if path.startswith("/claims/manage/"):
-            path = "/claims/manage/…"
-        access.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-            },
-        )
+        log_request(request.method, request.path, response.status_code, g.get("started", time.perf_counter()))
         response.headers["X-Request-ID"] = g.get("request_id", "")
         return response

@@ -1,7 +1,7 @@
 """Stripe: Checkout Sessions out, signed events in. The only module that imports stripe.
 
 An event is stored by its id before anything acts on it, so a redelivery changes nothing.
-The webhook only stores (`receive`) and answers at once, as Stripe asks of an endpoint;
+The webhook only stores (`store_event`) and answers at once, as Stripe asks of an endpoint;
 `apply_received` then applies the stored events in order, a few per transaction, in the
 scheduler's `apply_payment_events` job. The offline payment simulator stores and applies
 its one event in the donor's own request (`handle_event`). Nothing here commits: the
@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
 from core.clock import utcnow
@@ -114,24 +115,33 @@ def checkout_url(donation: Donation) -> str:
 # --- in: events -----------------------------------------------------------------------------------
 
 
-def verify(payload: bytes, sig_header: str | None) -> dict:
-    """The event in a signed webhook body, or InvalidWebhook for a bad or stale signature.
+def verified_event(payload: bytes, sig_header: str | None, secret: str) -> dict | None:
+    """The event in a webhook body signed with `secret` within the tolerance, else None.
 
     The check is stripe's own `WebhookSignature.verify_header` on the raw body, the step of
     `Webhook.construct_event` that verifies; the body is then parsed once as plain JSON,
     without the StripeObject tree that `construct_event` builds and nothing here reads.
+    Needs no app context: the webhook's WSGI layer calls it before Flask.
     """
-    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
-    if not secret:
-        raise InvalidWebhook(_("Webhooks are not configured."))
     try:
         stripe.WebhookSignature.verify_header(
             payload.decode("utf-8"), sig_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
         )
         event = json.loads(payload)
     except (stripe.SignatureVerificationError, ValueError):
-        raise InvalidWebhook(_("The signature or the event is not valid.")) from None
+        return None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+        return None
+    return event
+
+
+def verify(payload: bytes, sig_header: str | None) -> dict:
+    """The event in a signed webhook body, or InvalidWebhook for a bad or stale signature."""
+    secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
+    if not secret:
+        raise InvalidWebhook(_("Webhooks are not configured."))
+    event = verified_event(payload, sig_header, secret)
+    if event is None:
         raise InvalidWebhook(_("The signature or the event is not valid."))
     return event
 
@@ -162,12 +172,9 @@ _INSERT_EVENT = {
 }
 
 
-def _insert_event(event: dict, executor=None) -> int | None:
-    """Insert the event by id, through `executor` (a Connection) or the session; its row id,
-    or None when it was stored before (a redelivery)."""
-    executor = executor if executor is not None else db.session
+def _event_row(event: dict) -> dict:
     public_id, intent = _refs(event)
-    values = {
+    return {
         "event_id": event["id"][:255],
         "type": event["type"][:80],
         "donation_public_id": public_id[:24] if public_id else None,
@@ -176,19 +183,78 @@ def _insert_event(event: dict, executor=None) -> int | None:
         "outcome": RECEIVED,
         "payload": event,
     }
-    # One statement built once: only the values change from one delivery to the next.
-    return executor.execute(_INSERT_EVENT[db.engine.dialect.name], values).scalar()
 
 
-def receive(event: dict, connection) -> str:
+def _insert_event(event: dict) -> int | None:
+    """Insert the event by id through the session; its row id, or None when it was stored
+    before (a redelivery)."""
+    return db.session.execute(_INSERT_EVENT[db.engine.dialect.name], _event_row(event)).scalar()
+
+
+class _DriverInsert:
+    """`_INSERT_EVENT` compiled once for one dialect, to run on the driver's own connection:
+    its SQL, the order of its parameters and each column type's own bind processing, so
+    the driver receives exactly what SQLAlchemy would send."""
+
+    def __init__(self, dialect):
+        columns = ["event_id", "type", "donation_public_id", "payment_intent_id", "received_at", "outcome", "payload"]
+        compiled = _INSERT_EVENT[dialect.name].compile(dialect=dialect, column_keys=columns)
+        self.sql = compiled.string
+        self.positions = compiled.positiontup
+        self.processors = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+
+    def parameters(self, row: dict):
+        values = {name: (self.processors[name](v) if name in self.processors else v) for name, v in row.items()}
+        return values if self.positions is None else [values[name] for name in self.positions]
+
+
+_DRIVER_INSERTS: dict[str, _DriverInsert] = {}
+
+
+def store_event(engine, event: dict) -> str:
     """Store a verified event for `apply_received`: "stored", or "duplicate" for a redelivery.
 
-    One INSERT … ON CONFLICT DO NOTHING on the caller's connection, which owns the
-    transaction (the webhook runs it as a transaction of its own). A copy
-    delivered while the first is still uncommitted waits on the unique index and is
-    answered "duplicate" once the first commits.
+    One `INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING id`, a transaction of its own
+    (autocommit on PostgreSQL, one BEGIN IMMEDIATE … COMMIT on SQLite), run on a pooled
+    connection through the driver itself: the webhook's one statement skips SQLAlchemy's
+    execution layer, which costs more than the statement. A copy delivered while the first
+    is still uncommitted waits on the unique index and is answered "duplicate" once the
+    first commits. A driver error comes out as SQLAlchemy's own DBAPIError (whose message
+    the error log never quotes), and the connection it happened on is discarded.
     """
-    return "duplicate" if _insert_event(event, connection) is None else "stored"
+    dialect = engine.dialect
+    statement = _DRIVER_INSERTS.get(dialect.name) or _DRIVER_INSERTS.setdefault(dialect.name, _DriverInsert(dialect))
+    parameters = statement.parameters(_event_row(event))
+    connection = engine.raw_connection()
+    try:
+        if dialect.name == "sqlite":
+            cursor = connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                rows = cursor.execute(statement.sql, parameters).fetchall()
+                cursor.execute("COMMIT")
+            except BaseException:
+                connection.rollback()
+                raise
+        else:
+            driver = connection.driver_connection
+            driver.autocommit = True
+            try:
+                rows = driver.execute(statement.sql, parameters).fetchall()
+            finally:
+                driver.autocommit = False
+    except dialect.loaded_dbapi.Error as error:
+        connection.invalidate()
+        raise DBAPIError.instance(
+            statement.sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+        ) from error
+    finally:
+        connection.close()
+    return "stored" if rows else "duplicate"
 
 
 def handle_event(event: dict) -> str:

@@ -435,3 +435,75 @@ def test_the_scheduler_process_applies_what_the_webhook_stored(app, client, db):
         scheduler.wait(15)
     d = fresh(db, donation)
     assert d.status == DonationStatus.SUCCEEDED and d.receipt_no and count(db, Journal) == 1
+
+
+def test_a_delivery_is_answered_with_the_apps_headers_and_access_line(client, db, caplog):
+    donation = pending_donation()
+    payload = json.dumps(session_event(donation))
+    with caplog.at_level("INFO", logger="weixinyuan.access"):
+        response = client.post(
+            "/stripe/webhook",
+            data=payload,
+            headers={"Stripe-Signature": sign(payload), "X-Request-ID": "req-from-stripe"},
+            content_type="application/json",
+        )
+    assert response.status_code == 200 and response.json == {"received": True, "outcome": "stored"}
+    assert response.headers["X-Request-ID"] == "req-from-stripe"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    lines = [r for r in caplog.records if r.name == "weixinyuan.access"]
+    assert [(r.path, r.status, r.request_id) for r in lines] == [("/stripe/webhook", 200, "req-from-stripe")]
+
+
+def test_the_flask_view_alone_stores_an_event_once(app, client, db):
+    # The view answers whatever the WSGI layer in front of it passes on; alone, it does the same.
+    endpoint = app.wsgi_app
+    app.wsgi_app = endpoint.wsgi_app
+    try:
+        event = session_event(pending_donation())
+        assert [post_event(client, event).json["outcome"] for _ in range(2)] == ["stored", "duplicate"]
+    finally:
+        app.wsgi_app = endpoint
+    assert count(db, PaymentEvent) == 1
+
+
+def test_a_database_that_refuses_the_event_answers_500_and_the_redelivery_is_stored(client, db, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from funds import payments
+
+    def refuse(engine, event):
+        raise OperationalError("INSERT INTO payment_events …", None, Exception("the server closed the connection"))
+
+    event = session_event(pending_donation())
+    with monkeypatch.context() as patched:
+        patched.setattr(payments, "store_event", refuse)
+        response = post_event(client, event)
+    assert response.status_code == 500 and response.json["error"]["code"] == "internal_error"
+    assert count(db, PaymentEvent) == 0
+    # Stripe delivers again on any answer but 2xx.
+    assert deliver(client, event) == "applied"
+
+
+def test_a_body_over_the_size_limit_is_refused_unread(app, client, db):
+    event = session_event(pending_donation())
+    with configured(app, MAX_CONTENT_LENGTH=200):
+        response = post_event(client, event)
+    assert response.status_code == 413 and response.json["error"]["code"] == "payload_too_large"
+    assert count(db, PaymentEvent) == 0
+
+
+def test_a_stored_event_reads_back_through_the_orm_as_it_was_sent(client, db):
+    from datetime import UTC, datetime, timedelta
+
+    donation = pending_donation()
+    event = session_event(donation)
+    event["data"]["object"]["metadata"]["note"] = "周先生 \u2014 \\ \" ' \u0000 end"
+    before = datetime.now(UTC)
+    assert post_event(client, event).json["outcome"] == "stored"
+    db.session.rollback()
+    stored = db.session.scalar(select(PaymentEvent).where(PaymentEvent.event_id == event["id"]))
+    assert stored.payload == event
+    assert (stored.type, stored.donation_public_id, stored.outcome) == (event["type"], donation.public_id, "received")
+    assert stored.payment_intent_id == event["data"]["object"]["payment_intent"]
+    assert stored.received_at.tzinfo is not None and before - timedelta(seconds=1) <= stored.received_at <= datetime.now(UTC)
