@@ -71,7 +71,11 @@ class WebhookEndpoint:
         rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
         try:
             outcome = payments.store_event(self.engine, event)
-        except DBAPIError:
+        except DBAPIError as error:
+            # Its kind only, never its text (which can quote the row); the view tries once more.
+            logger.warning(
+                "storing a stripe event failed", extra={"error": type(error.orig).__name__, "request_id": rid}
+            )
             return self.wsgi_app(environ, start_response)
         logger.info(
             "stripe event",
