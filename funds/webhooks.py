@@ -30,16 +30,18 @@ bp = Blueprint("funds_webhooks", __name__)
 csrf.exempt(bp)
 
 
-def _answer(outcome: str) -> dict:
+def _answer(event: dict, outcome: str, request_id: str | None = None) -> dict:
+    extra = {"event": event["id"], "type": event["type"], "outcome": outcome}
+    if request_id is not None:
+        extra["request_id"] = request_id
+    logger.info("stripe event", extra=extra)
     return {"received": True, "outcome": outcome}
 
 
 @bp.post(PATH)
 def stripe_webhook():
     event = payments.verify(request.get_data(), request.headers.get("Stripe-Signature"))
-    outcome = payments.store_event(db.engine, event)
-    logger.info("stripe event", extra={"event": event["id"], "type": event["type"], "outcome": outcome})
-    return _answer(outcome)
+    return _answer(event, payments.store_event(db.engine, event))
 
 
 class WebhookEndpoint:
@@ -77,11 +79,7 @@ class WebhookEndpoint:
                 "storing a stripe event failed", extra={"error": type(error.orig).__name__, "request_id": rid}
             )
             return self.wsgi_app(environ, start_response)
-        logger.info(
-            "stripe event",
-            extra={"event": event["id"], "type": event["type"], "outcome": outcome, "request_id": rid},
-        )
-        answer = json.dumps(_answer(outcome)).encode()
+        answer = json.dumps(_answer(event, outcome, rid)).encode()
         start_response(
             "200 OK",
             [
