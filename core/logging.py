@@ -1,4 +1,5 @@
-"""Structured (JSON) logs: one line per request and per event, never a child's details."""
+"""Structured (JSON) logs, one line per request and per event, never a child's details; and what
+every answer carries whichever layer wrote it: its request id and the security headers."""
 
 import logging
 import sys
@@ -29,7 +30,7 @@ class _RequestContext(logging.Filter):
         return True
 
 
-def request_id(header: str | None) -> str:
+def request_id_from(header: str | None) -> str:
     """The caller's X-Request-ID (at most 64 characters), or a new one."""
     return (header or "")[:64] or uuid.uuid4().hex[:16]
 
@@ -71,7 +72,7 @@ def configure_logging(app) -> None:
 
     @app.before_request
     def _start():
-        g.request_id = request_id(request.headers.get("X-Request-ID"))
+        g.request_id = request_id_from(request.headers.get("X-Request-ID"))
         g.started = time.perf_counter()
 
     @app.after_request

@@ -19,7 +19,7 @@ from flask import Blueprint, request
 from sqlalchemy.exc import DBAPIError
 
 from core.extensions import csrf, db
-from core.logging import SECURITY_HEADERS, log_request, request_id
+from core.logging import SECURITY_HEADERS, log_request, request_id_from
 from funds import payments
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class WebhookEndpoint:
         event = payments.verified_event(body, environ.get("HTTP_STRIPE_SIGNATURE"), secret)
         if event is None:
             return self.wsgi_app(environ, start_response)
-        rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        rid = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
         try:
             outcome = payments.store_event(self.engine, event)
         except DBAPIError as error:

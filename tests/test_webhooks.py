@@ -514,3 +514,14 @@ def test_a_stored_event_reads_back_through_the_orm_as_it_was_sent(client, db):
     assert stored.payment_intent_id == event["data"]["object"]["payment_intent"]
     assert stored.received_at.tzinfo is not None
     assert before - timedelta(seconds=1) <= stored.received_at <= datetime.now(UTC)
+
+
+def test_without_a_webhook_secret_every_delivery_is_refused_and_nothing_is_written(app, client, db):
+    event = session_event(pending_donation())
+    with configured(app, STRIPE_WEBHOOK_SECRET=""):
+        response = post_event(client, event)
+        english = client.post("/stripe/webhook?lang=en", data="{}", content_type="application/json")
+    assert response.status_code == 400 and response.json["error"]["code"] == "invalid_signature"
+    assert response.json["error"]["message"] == "尚未配置 Webhook。"
+    assert english.status_code == 400 and english.json["error"]["message"] == "Webhooks are not configured."
+    assert count(db, PaymentEvent) == 0
