@@ -24,11 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(app)
     _init_extensions(app)
-    _register_blueprints(app)
-
-    from funds.webhooks import WebhookEndpoint
-
-    app.wsgi_app = WebhookEndpoint(app, app.wsgi_app)
+    _init_packages(app)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -65,9 +61,10 @@ def _init_extensions(app: Flask) -> None:
 
     # Import every model so metadata is complete for migrations and relationships.
     import core.models  # noqa: F401
+    import core.outbox  # noqa: F401
     import donors.models  # noqa: F401
     import funds.models  # noqa: F401
-    import reminders.models  # noqa: F401
+    import payments.models  # noqa: F401
     import wishes.models  # noqa: F401
 
     @app.before_request
@@ -103,25 +100,16 @@ def _security_headers(response):
     return response
 
 
-def _register_blueprints(app: Flask) -> None:
+def _init_packages(app: Flask) -> None:
+    """Each package registers its own blueprints, commands, template labels and hooks, lowest first."""
+    import demo
+    import donors
+    import funds
+    import payments
+    import reminders
+    import wishes
     from core.views import bp as core_bp
-    from donors.views import bp as donors_bp
-    from funds.api import bp as funds_api_bp
-    from funds.donate import bp as funds_donate_bp
-    from funds.public_api import bp as funds_public_api_bp
-    from funds.receipts import bp as funds_receipts_bp
-    from funds.views import bp as funds_bp
-    from funds.webhooks import bp as funds_webhooks_bp
-    from wishes.api import bp as wishes_api_bp
-    from wishes.views import bp as wishes_bp
 
     app.register_blueprint(core_bp)
-    app.register_blueprint(wishes_bp)
-    app.register_blueprint(wishes_api_bp)
-    app.register_blueprint(donors_bp)
-    app.register_blueprint(funds_api_bp)
-    app.register_blueprint(funds_donate_bp)
-    app.register_blueprint(funds_webhooks_bp)
-    app.register_blueprint(funds_receipts_bp)
-    app.register_blueprint(funds_bp)
-    app.register_blueprint(funds_public_api_bp)
+    for package in (funds, payments, wishes, donors, reminders, demo):
+        package.init_app(app)

@@ -20,6 +20,8 @@ import time
 from contextlib import contextmanager
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
@@ -92,3 +94,9 @@ def ping_after_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> 
         if not alive:
             # The pool discards this connection and checks out a fresh one.
             raise DisconnectionError("a pooled connection went stale while idle")
+
+
+def insert_for(session_or_connection):
+    """The dialect's INSERT construct, which knows ON CONFLICT: PostgreSQL's or SQLite's."""
+    bind = session_or_connection.get_bind() if hasattr(session_or_connection, "get_bind") else session_or_connection
+    return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert

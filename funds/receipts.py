@@ -9,7 +9,6 @@ from datetime import datetime
 from io import BytesIO
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, A5, landscape
@@ -20,10 +19,11 @@ from reportlab.pdfgen.canvas import Canvas
 from core.api import Schema, document, parse_query
 from core.clock import as_utc, zone
 from core.errors import NotFound
+from core.money import is_whole
 from core.urls import public_url
 from funds import queries
+from funds.donations import get_donation
 from funds.models import Channel, Donation, DonationStatus
-from funds.services import get_donation
 
 bp = Blueprint("funds_receipts", __name__)
 
@@ -38,15 +38,6 @@ LINE = HexColor("#e4e0dc")
 
 #: A receipt stays printable after a partial refund; a failed, pending or wholly returned gift has none.
 PRINTABLE_STATUSES = (DonationStatus.SUCCEEDED, DonationStatus.PARTIALLY_REFUNDED)
-
-DONATION_STATUS_LABELS = {
-    DonationStatus.PENDING: _l("Processing"),
-    DonationStatus.SUCCEEDED: _l("Received"),
-    DonationStatus.FAILED: _l("Failed"),
-    DonationStatus.REFUNDED: _l("Refunded"),
-    DonationStatus.PARTIALLY_REFUNDED: _l("Partly refunded"),
-    DonationStatus.DISPUTED: _l("Under dispute"),
-}
 
 CHANNEL_NAMES = {
     Channel.CARD: ("银行卡", "Bank card"),
@@ -101,7 +92,7 @@ def _integer(number: int) -> str:
 
 def amount_in_words(fen: int) -> str:
     """82000 yuan -> 捌万贰仟元整; 100000.05 -> 壹拾万元零伍分 (the rules of bank cheques)."""
-    if not isinstance(fen, int) or isinstance(fen, bool) or fen < 0:
+    if not is_whole(fen) or fen < 0:
         raise ValueError("amount must be a non-negative whole number of fen")
     yuan, jiao, cents = fen // 100, fen // 10 % 10, fen % 10
     out = _integer(yuan) + "元" if yuan else ""

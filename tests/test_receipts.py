@@ -7,7 +7,7 @@ from pypdf import PdfReader
 
 from core.extensions import db as _db
 from core.models import Role
-from funds import services as funds
+from funds import donations as funds
 from funds.models import Campaign, CampaignKind, DonationStatus
 from funds.receipts import amount_in_words, certificate_pdf, receipt_pdf
 from tests.factories import login, make_child, make_fund, make_user

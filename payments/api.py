@@ -1,4 +1,4 @@
-"""The donation API (DESIGN.md §5): start a donation, read its public state."""
+"""The donation API (DESIGN.md §5): start a donation and pay at its checkout URL, read its public state."""
 
 from flask import Blueprint, current_app
 from flask_babel import gettext as _
@@ -7,11 +7,13 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt
 
 from core.api import Schema, document, parse_body
 from core.errors import ValidationError
-from core.extensions import csrf, db
-from funds import payments, services
+from core.extensions import csrf
+from core.transactions import transaction
+from funds import donations
 from funds.models import Channel, Donation, DonationStatus
+from payments import gateway
 
-bp = Blueprint("funds_api", __name__, url_prefix="/api/v1")
+bp = Blueprint("payments_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 ONLINE = ("card", "alipay", "wechat_pay")
@@ -79,8 +81,8 @@ def create_donation():
         )
     if body.channel.value not in ONLINE:
         raise ValidationError(fields={"channel": _("Choose card, Alipay or WeChat Pay.")})
-    target = services.resolve_target(fund=body.fund, project=body.project, campaign=body.campaign, wish=body.wish)
-    donor = services.DonorInput(
+    target = donations.resolve_target(fund=body.fund, project=body.project, campaign=body.campaign, wish=body.wish)
+    donor = donations.DonorInput(
         name=body.name,
         contact=body.contact,
         display_name=body.display_name,
@@ -88,12 +90,10 @@ def create_donation():
         partner_name=body.partner_name,
     )
     account = current_user if current_user.is_authenticated else None
-    donation = services.create_donation(target, body.amount_fen, donor, body.channel.value, account)
-    db.session.commit()
-    url = payments.checkout_url(donation)
-    out = DonationCreated(donation=donation_out(donation), checkout_url=_absolute(url)).model_dump(mode="json")
-    db.session.commit()
-    return out, 201
+    with transaction():
+        donation = donations.create_donation(target, body.amount_fen, donor, body.channel.value, account)
+    url = gateway.start_checkout(donation)
+    return DonationCreated(donation=donation_out(donation), checkout_url=_absolute(url)).model_dump(mode="json"), 201
 
 
 def _absolute(url: str) -> str:
@@ -110,4 +110,4 @@ def _absolute(url: str) -> str:
     responses={200: ("The donation", DonationOut), 404: ("No such donation", None)},
 )
 def get_donation(public_id: str):
-    return donation_out(services.get_donation(public_id)).model_dump(mode="json")
+    return donation_out(donations.get_donation(public_id)).model_dump(mode="json")
