@@ -6,7 +6,7 @@ Each package registers its own commands at start-up (funds: `ledger check`; paym
 
 import click
 
-from core.extensions import db
+from core.transactions import transaction
 
 
 def register_cli(app) -> None:
@@ -23,10 +23,9 @@ def register_cli(app) -> None:
         from core.services import create_user
 
         try:
-            user = create_user(email, password, display_name or email.split("@")[0], roles=roles, actor="cli")
-            db.session.commit()
+            with transaction():
+                user = create_user(email, password, display_name or email.split("@")[0], roles=roles, actor="cli")
         except ValidationError as exc:
-            db.session.rollback()
             for field, message in exc.fields.items():
                 click.echo(f"{field}: {message}", err=True)
             raise SystemExit(1) from None

@@ -2,7 +2,7 @@
 
 import click
 
-from core.extensions import db
+from core.transactions import transaction
 
 
 def register(app) -> None:
@@ -12,11 +12,11 @@ def register(app) -> None:
         """Fill an empty database with demo data drawn from the field reports."""
         from demo.data import DEMO_PASSWORD, seed_demo
 
-        created = seed_demo(force=force)
+        with transaction():
+            created = seed_demo(force=force)
         if not created:
             click.echo("the database already has data; nothing seeded (use --force to add demo data anyway)")
             return
-        db.session.commit()
         click.echo(
             f"demo data: {created['wishes']} wishes, {created['children']} children, {created['funds']} funds, "
             f"{created['projects']} projects, {created['campaigns']} campaigns, {created['donations']} donations"

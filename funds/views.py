@@ -10,11 +10,10 @@ from wtforms.fields.choices import SelectChoice
 from core import qr
 from core.auth import roles_required
 from core.errors import DomainError, ValidationError
-from core.extensions import db
 from core.forms import ActionForm
 from core.forms_util import apply_errors
 from core.models import Role
-from core.transactions import submit_form
+from core.transactions import submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds import donations, imports, queries, services, statements
@@ -253,11 +252,10 @@ def admin_close_project(project_id: int):
     project = queries.get_project(project_id)
     if ActionForm().validate():
         try:
-            services.close_project(current_user, project)
-            db.session.commit()
+            with transaction():
+                services.close_project(current_user, project)
             flash(_("The project is closed to donations."), "success")
         except DomainError as exc:
-            db.session.rollback()
             flash(str(exc.message), "error")
     return redirect(url_for("funds.admin_projects"))
 
@@ -270,13 +268,12 @@ def admin_import_projects():
     if form.validate_on_submit():
         upload = form.sheet.data
         try:
-            if not upload or not getattr(upload, "filename", ""):
-                raise ValidationError(fields={"sheet": _("Choose the sheet to upload.")})
-            rows = imports.read_rows(upload.filename, upload.stream)
-            created = services.import_projects(current_user, rows)
-            db.session.commit()
+            with transaction():
+                if not upload or not getattr(upload, "filename", ""):
+                    raise ValidationError(fields={"sheet": _("Choose the sheet to upload.")})
+                rows = imports.read_rows(upload.filename, upload.stream)
+                created = services.import_projects(current_user, rows)
         except ValidationError as exc:
-            db.session.rollback()
             if any(key.startswith("row ") for key in exc.fields):
                 row_errors = exc.fields
                 form.form_errors.append(str(exc.message))
@@ -359,28 +356,26 @@ def admin_offline_donation():
     if form.validate_on_submit():
         evidence = None
         try:
-            kind, _sep, slug = form.target.data.partition(":")
-            target = donations.resolve_target(**{kind: slug})
-            if form.evidence.data and getattr(form.evidence.data, "filename", ""):
-                evidence = save_image(form.evidence.data.stream, field="evidence")
-            donor = donations.DonorInput(
-                name=form.name.data,
-                contact=form.contact.data,
-                display_name=form.display_name.data,
-                anonymous=form.anonymous.data,
-            )
-            donation = donations.record_offline(
-                current_user, target, form.amount.fen, donor, form.channel.data, form.reference.data, evidence
-            )
-            db.session.commit()
+            with transaction():
+                kind, _sep, slug = form.target.data.partition(":")
+                target = donations.resolve_target(**{kind: slug})
+                if form.evidence.data and getattr(form.evidence.data, "filename", ""):
+                    evidence = save_image(form.evidence.data.stream, field="evidence")
+                donor = donations.DonorInput(
+                    name=form.name.data,
+                    contact=form.contact.data,
+                    display_name=form.display_name.data,
+                    anonymous=form.anonymous.data,
+                )
+                donation = donations.record_offline(
+                    current_user, target, form.amount.fen, donor, form.channel.data, form.reference.data, evidence
+                )
         except ValidationError as exc:
-            db.session.rollback()
             discard_image(evidence)
             apply_errors(
                 form, exc, {"amount_fen": "amount", "fund": "target", "project": "target", "campaign": "target"}
             )
         except Exception:
-            db.session.rollback()
             discard_image(evidence)
             raise
         else:
@@ -398,15 +393,13 @@ def admin_refund(donation_id: int):
     form = RefundForm()
     if form.validate_on_submit():
         try:
-            donations.refund(
-                donation, form.amount.fen, current_user, source_key=f"admin-refund:{uuid4()}", note=form.reason.data
-            )
-            db.session.commit()
+            with transaction():
+                donations.refund(
+                    donation, form.amount.fen, current_user, source_key=f"admin-refund:{uuid4()}", note=form.reason.data
+                )
         except ValidationError as exc:
-            db.session.rollback()
             apply_errors(form, exc, {"amount_fen": "amount"})
         except DomainError as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
             flash(_("The refund is recorded."), "success")

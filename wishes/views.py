@@ -13,7 +13,7 @@ from core.extensions import db, limiter
 from core.forms import ActionForm
 from core.forms_util import apply_errors
 from core.models import Role
-from core.transactions import submit_form
+from core.transactions import submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
@@ -109,14 +109,12 @@ def claim(public_id: str):
     )
     donor = current_user if current_user.is_authenticated else None
     try:
-        claim, token = services.claim_wish(wish, data, donor=donor)
-        db.session.commit()
+        with transaction():
+            claim, token = services.claim_wish(wish, data, donor=donor)
     except ValidationError as exc:
-        db.session.rollback()
         apply_errors(form, exc)
         return render_template("wishes/detail.html", wish=wish, form=form, source=_source()), 422
     except Conflict as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
         return render_template(
             "wishes/detail.html", wish=services.get_public_wish(public_id), form=form, source=_source()
@@ -196,8 +194,8 @@ def cancel_claim(token: str | None = None, claim_id: str | None = None):
     form = CancelForm()
     if not form.validate():
         return _manage_page(claim, ref, 422, cancel_form=form)
-    services.cancel_claim(claim, _donor_actor(claim), form.reason.data)
-    db.session.commit()
+    with transaction():
+        services.cancel_claim(claim, _donor_actor(claim), form.reason.data)
     flash(_("Your claim is cancelled and the wish is open to other donors again."), "info")
     return redirect(url_for("wishes.manage_claim", **ref))
 
@@ -210,12 +208,11 @@ def report_delivery(token: str | None = None, claim_id: str | None = None):
     if form.validate():
         photo, previous = None, claim.delivery_photo
         try:
-            if form.photo.data and form.photo.data.filename:
-                photo = save_image(form.photo.data.stream)
-            services.report_delivery(claim, _donor_actor(claim), form.note.data, photo)
-            db.session.commit()
+            with transaction():
+                if form.photo.data and form.photo.data.filename:
+                    photo = save_image(form.photo.data.stream)
+                services.report_delivery(claim, _donor_actor(claim), form.note.data, photo)
         except Exception as exc:
-            db.session.rollback()
             discard_image(photo)
             if not isinstance(exc, ValidationError):
                 raise
@@ -234,8 +231,8 @@ def attach_claim(token: str):
     claim = services.claim_by_token(token)
     if not ActionForm().validate():
         abort(400)
-    services.attach_claim(claim, current_user)
-    db.session.commit()
+    with transaction():
+        services.attach_claim(claim, current_user)
     flash(_("This claim is now kept in your account."), "success")
     return redirect(url_for("donors.my_claims"))
 
@@ -277,8 +274,8 @@ def new_child():
 @bp.get(f"{STAFF}/children/<int:child_id>")
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def child(child_id: int):
-    child = services.open_child_file(current_user, services.get_child(child_id))
-    db.session.commit()
+    with transaction():
+        child = services.open_child_file(current_user, services.get_child(child_id))
     return render_template("wishes/staff_child.html", child=child)
 
 
@@ -295,8 +292,8 @@ def edit_child(child_id: int):
             flash(_("The child's file is saved."), "success")
             return redirect(url_for("wishes.child", child_id=child.id))
     elif request.method == "GET":
-        services.open_child_file(current_user, child)
-        db.session.commit()
+        with transaction():
+            services.open_child_file(current_user, child)
     return render_template("wishes/staff_child_form.html", form=form, child=child), 422 if form.errors else 200
 
 
@@ -386,10 +383,9 @@ def _staff_action(wish_id: int, action, success: str):
     if not form.validate():
         abort(400)
     try:
-        action(wish)
-        db.session.commit()
+        with transaction():
+            action(wish)
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.fields.get("reason") or exc.message), "error")
     else:
         flash(success, "success")
@@ -468,10 +464,9 @@ def _vet(wish_id: int, action, success: str):
     if not ActionForm().validate():
         abort(400)
     try:
-        action(wish)
-        db.session.commit()
+        with transaction():
+            action(wish)
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.fields.get("reason") or exc.message), "error")
         if isinstance(exc, ValidationError):
             return _review_page(services.get_wish(wish_id), 422)
@@ -499,10 +494,9 @@ def _claim_action(claim_id: int, action, success: str):
     if not ActionForm().validate():
         abort(400)
     try:
-        action(claim)
-        db.session.commit()
+        with transaction():
+            action(claim)
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
     else:
         flash(success, "success")
