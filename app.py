@@ -43,13 +43,14 @@ def _init_extensions(app: Flask) -> None:
     from pathlib import Path
 
     from core import i18n
-    from core.database import set_write_intent, tune_engine
+    from core.database import declare_write_intent, tune_engine
     from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     with app.app_context():
         tune_engine(db.engine)
+    app.before_request(declare_write_intent)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "core.login"
@@ -66,12 +67,6 @@ def _init_extensions(app: Flask) -> None:
     import funds.models  # noqa: F401
     import payments.models  # noqa: F401
     import wishes.models  # noqa: F401
-
-    @app.before_request
-    def _write_intent():
-        # Staff pages write on GET too (reading a child's file is audited).
-        safe = request.method in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/staff/")
-        set_write_intent(not safe)
 
     @app.before_request
     def _refuse_nul_characters():

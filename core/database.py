@@ -19,6 +19,7 @@ import contextvars
 import time
 from contextlib import contextmanager
 
+from flask import request
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -35,6 +36,15 @@ IDLE_PING_SECONDS = 30
 
 def set_write_intent(value: bool) -> None:
     _write_intent.set(value)
+
+
+def declare_write_intent() -> None:
+    """Before each request: only a safe method outside the staff pages reads without the write lock.
+
+    Staff pages write on GET too (reading a child's file is audited).
+    """
+    safe = request.method in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/staff/")
+    set_write_intent(not safe)
 
 
 @contextmanager

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from typing import TypeVar
 
-from core.errors import ValidationError
+from flask import flash
+
+from core.errors import DomainError, ValidationError
 from core.extensions import db
 from core.forms_util import apply_errors
 
@@ -55,3 +57,18 @@ def submit_form(form, action: Callable[[], T], renames: dict | None = None) -> t
         apply_errors(form, exc, renames)
         return False, None
     return True, result
+
+
+def run_action(action: Callable[[], object], success: str) -> bool:
+    """A button's service call as the request's one transaction; flashes the outcome and says whether it was done.
+
+    A refusal (any DomainError) is rolled back and flashed with the service's own words.
+    """
+    try:
+        with transaction():
+            action()
+    except DomainError as exc:
+        flash(str(exc.fields.get("reason") or exc.message), "error")
+        return False
+    flash(success, "success")
+    return True

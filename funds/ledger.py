@@ -7,13 +7,12 @@ one fund, so for each fund the assets equal what was raised less what was spent.
 from dataclasses import dataclass
 
 from sqlalchemy import case, event, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.audit import Actor
 from core.clock import local_today
+from core.database import insert_for
 from core.extensions import db
 from core.models import User
 from core.money import is_whole
@@ -49,9 +48,8 @@ def _account_id(code: str) -> int:
     found = db.session.scalar(select(Account.id).where(Account.code == code))
     if found is None:
         name, kind = ACCOUNTS[code]
-        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         db.session.execute(
-            insert(Account)
+            insert_for(db.session)(Account)
             .values(code=code, name=name, kind=kind.value)
             .on_conflict_do_nothing(index_elements=["code"])
         )

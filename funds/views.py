@@ -13,7 +13,7 @@ from core.errors import DomainError, ValidationError
 from core.forms import ActionForm
 from core.forms_util import apply_errors
 from core.models import Role
-from core.transactions import submit_form, transaction
+from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds import donations, imports, queries, services, statements
@@ -251,12 +251,7 @@ def admin_new_project():
 def admin_close_project(project_id: int):
     project = queries.get_project(project_id)
     if ActionForm().validate():
-        try:
-            with transaction():
-                services.close_project(current_user, project)
-            flash(_("The project is closed to donations."), "success")
-        except DomainError as exc:
-            flash(str(exc.message), "error")
+        run_action(lambda: services.close_project(current_user, project), _("The project is closed to donations."))
     return redirect(url_for("funds.admin_projects"))
 
 

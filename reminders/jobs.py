@@ -6,6 +6,8 @@ The jobs sit above the features they call; each is a unit of work that owns its 
 import contextlib
 import logging
 import os
+import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -64,6 +66,10 @@ def run_scheduler(app) -> None:
             max_instances=1,
             coalesce=True,
         )
+    # SIGTERM (`make run` stopping, a process manager) ends the loop like Ctrl-C does; a job
+    # that is running finishes its transaction before the process exits.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logger.info("scheduler started", extra={"jobs": [j.name for j in JOBS]})
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
+    logger.info("scheduler stopped")

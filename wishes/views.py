@@ -13,7 +13,7 @@ from core.extensions import db, limiter
 from core.forms import ActionForm
 from core.forms_util import apply_errors
 from core.models import Role
-from core.transactions import submit_form, transaction
+from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
@@ -382,13 +382,7 @@ def _staff_action(wish_id: int, action, success: str):
     form = ActionForm()
     if not form.validate():
         abort(400)
-    try:
-        with transaction():
-            action(wish)
-    except DomainError as exc:
-        flash(str(exc.fields.get("reason") or exc.message), "error")
-    else:
-        flash(success, "success")
+    run_action(lambda: action(wish), success)
     return redirect(url_for("wishes.staff_wish", wish_id=wish_id))
 
 
@@ -493,13 +487,7 @@ def _claim_action(claim_id: int, action, success: str):
     claim = services.get_claim(claim_id)
     if not ActionForm().validate():
         abort(400)
-    try:
-        with transaction():
-            action(claim)
-    except DomainError as exc:
-        flash(str(exc.message), "error")
-    else:
-        flash(success, "success")
+    run_action(lambda: action(claim), success)
     return redirect(url_for("wishes.staff_wish", wish_id=claim.wish_id))
 
 
