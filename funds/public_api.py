@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app
 from pydantic import BaseModel, Field
 
-from core.api import document
+from core.api import api
 from core.extensions import csrf
 from core.urls import public_url
 from funds import queries
@@ -28,9 +28,8 @@ class FundList(BaseModel):
     items: list[FundOut]
 
 
-@bp.get("/funds")
-@document(
-    "GET", "/api/v1/funds", "Open funds with balance, raised and spent", responses={200: ("Every open fund", FundList)}
+@api.route(
+    bp, "GET", "/funds", "Open funds with balance, raised and spent", responses={200: ("Every open fund", FundList)}
 )
 def list_funds():
     items = [
