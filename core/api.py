@@ -63,11 +63,11 @@ def _pydantic_fields(exc: PydanticError) -> dict:
 
 @dataclass(frozen=True)
 class Link:
-    """An OpenAPI link: values from this response fill the parameters of another operation (by its view name)."""
+    """An OpenAPI link: values from this response fill another operation's (named by its view) parameters or body."""
 
     operation: str
-    parameters: dict[str, str]
-    description: str = ""
+    parameters: dict[str, str] = field(default_factory=dict)
+    request_body: dict | None = None
 
 
 #: What a response is: a description, and a model (or a plain JSON schema) of its JSON body.
@@ -118,8 +118,8 @@ class Api:
     ):
         """Register `rule` on `bp` for `method`; the view gets the parsed query and body in its annotated parameters.
 
-        `decorators` wrap the view inside the validation, outermost first (a rate limit that counts refused
-        requests too, a response cache that skips the parsing on a hit), as if stacked under the route.
+        `decorators` wrap the validating view, outermost first, as if stacked under the route: they run before
+        the parsing (a rate limit that counts refused requests too, a response cache that skips it on a hit).
         """
 
         def decorator(view):
@@ -196,6 +196,8 @@ class Api:
 
     @staticmethod
     def _responses(op: Operation, rule: Rule) -> dict[int, Response]:
+        if unanswered := set(op.links) - set(op.responses):
+            raise ValueError(f"{op.endpoint} has links on statuses it does not declare: {sorted(unanswered)}")
         defaults = dict(ALWAYS)
         if rule.arguments:
             defaults.update(WITH_PATH_PARAMETERS)
@@ -218,9 +220,11 @@ class Api:
         for name, link in op.links.get(status, {}).items():
             if link.operation not in known_ids:
                 raise ValueError(f"{op.endpoint} links to {link.operation}, which this app does not serve")
-            links[name] = {"operationId": link.operation, "parameters": dict(link.parameters)}
-            if link.description:
-                links[name]["description"] = link.description
+            links[name] = {"operationId": link.operation}
+            if link.parameters:
+                links[name]["parameters"] = dict(link.parameters)
+            if link.request_body is not None:
+                links[name]["requestBody"] = link.request_body
         if links:
             response["links"] = links
         return response
