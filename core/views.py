@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
 from core import services
-from core.api import openapi_document
+from core.api import api, openapi_document
 from core.auth import next_param, roles_required, safe_next
 from core.extensions import db, limiter
 from core.forms import ROLE_LABELS, LoginForm, NewUserForm, UserRolesForm
@@ -59,7 +59,9 @@ def staff_home():
     return render_template("core/staff_home.html")
 
 
-@bp.get("/api/v1/openapi.json")
+@api.route(
+    bp, "GET", "/api/v1/openapi.json", "This document", responses={200: ("The OpenAPI document", {"type": "object"})}
+)
 def openapi():
     return openapi_document("微心愿 Micro-wish API", "1.0.0")
 

@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
-from core.api import Schema, document, parse_query
+from core.api import Schema, api
 from core.clock import as_utc, zone
 from core.errors import NotFound
 from core.money import is_whole
@@ -462,10 +462,10 @@ def _url_if_served(endpoint: str, **values) -> str | None:
     return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
 
 
-@bp.get("/api/v1/campaigns/<slug>/wall")
-@document(
+@api.route(
+    bp,
     "GET",
-    "/api/v1/campaigns/{slug}/wall",
+    "/api/v1/campaigns/<slug>/wall",
     "A couples' campaign wall: the running total, the number of couples, the latest public names",
     query=WallQuery,
     responses={
@@ -474,8 +474,7 @@ def _url_if_served(endpoint: str, **values) -> str | None:
         422: ("A parameter is not valid", None),
     },
 )
-def wall_api(slug: str):
-    q = parse_query(WallQuery)
+def wall_api(slug: str, q: WallQuery):
     data = queries.campaign_wall(slug, q.page, q.per_page)
     next_url = (
         public_url("funds_receipts.wall_api", slug=slug, page=q.page + 1, per_page=q.per_page)

@@ -1,11 +1,14 @@
 """The donation API (DESIGN.md §5): start a donation and pay at its checkout URL, read its public state."""
 
+from typing import Annotated
+
 from flask import Blueprint, current_app
 from flask_babel import gettext as _
 from flask_login import current_user
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt, WithJsonSchema, field_validator
+from pydantic_core import PydanticCustomError
 
-from core.api import Schema, document, parse_body
+from core.api import Link, Schema, api
 from core.errors import ValidationError
 from core.extensions import csrf
 from core.transactions import transaction
@@ -23,15 +26,21 @@ class DonationIn(Schema):
     fund: str | None = Field(None, max_length=60, description="Slug of a special fund")
     project: str | None = Field(None, max_length=60, description="Slug of a charity project")
     campaign: str | None = Field(None, max_length=60, description="Slug of a campaign")
-    wish: str | None = Field(None, max_length=24, description="Public id of a wish")
-    amount_fen: StrictInt = Field(description="Whole fen (1 yuan = 100 fen)")
+    amount_fen: StrictInt = Field(ge=1, description="Whole fen (1 yuan = 100 fen)")
     currency: str | None = Field(None, max_length=3, description="If given, must be the site's currency")
     name: str = Field(min_length=1, max_length=60)
     contact: str = Field(min_length=3, max_length=254, description="Mobile number or e-mail address")
-    channel: Channel = Channel.CARD
+    channel: Annotated[Channel, WithJsonSchema({"type": "string", "enum": list(ONLINE)})] = Channel.CARD
     display_name: str | None = Field(None, max_length=60)
     anonymous: StrictBool = False
     partner_name: str | None = Field(None, max_length=60, description="The second name of a couple giving together")
+
+    @field_validator("channel")
+    @classmethod
+    def _online(cls, channel: Channel) -> Channel:
+        if channel.value not in ONLINE:
+            raise PydanticCustomError("online_channel", _("Choose card, Alipay or WeChat Pay."))
+        return channel
 
 
 class DonationOut(BaseModel):
@@ -60,11 +69,11 @@ def donation_out(donation: Donation) -> DonationOut:
     )
 
 
-@bp.post("/donations")
-@document(
+@api.route(
+    bp,
     "POST",
-    "/api/v1/donations",
-    "Start a donation to one fund, project, campaign or wish; pay at checkout_url",
+    "/donations",
+    "Start a donation to one fund, project or campaign; pay at checkout_url",
     body=DonationIn,
     responses={
         201: ("Created, waiting for payment", DonationCreated),
@@ -72,16 +81,14 @@ def donation_out(donation: Donation) -> DonationOut:
         422: ("A field is not valid, or the target is not open for donations", None),
         502: ("The payment service did not answer", None),
     },
+    links={201: {"GetDonation": Link("get_donation", {"public_id": "$response.body#/donation/id"})}},
 )
-def create_donation():
-    body = parse_body(DonationIn)
+def create_donation(body: DonationIn):
     if body.currency is not None and body.currency.upper() != current_app.config["CURRENCY"]:
         raise ValidationError(
             fields={"currency": _("Donations are taken in %(currency)s.", currency=current_app.config["CURRENCY"])}
         )
-    if body.channel.value not in ONLINE:
-        raise ValidationError(fields={"channel": _("Choose card, Alipay or WeChat Pay.")})
-    target = donations.resolve_target(fund=body.fund, project=body.project, campaign=body.campaign, wish=body.wish)
+    target = donations.resolve_target(fund=body.fund, project=body.project, campaign=body.campaign)
     donor = donations.DonorInput(
         name=body.name,
         contact=body.contact,
@@ -102,10 +109,10 @@ def _absolute(url: str) -> str:
     return url
 
 
-@bp.get("/donations/<public_id>")
-@document(
+@api.route(
+    bp,
     "GET",
-    "/api/v1/donations/{public_id}",
+    "/donations/<public_id>",
     "A donation's public state: never the donor's contact",
     responses={200: ("The donation", DonationOut), 404: ("No such donation", None)},
 )
