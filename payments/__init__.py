@@ -7,6 +7,7 @@ def init_app(app) -> None:
     from payments.intake import WebhookEndpoint
 
     app.extensions[donate.THANKS_SECTIONS] = []
+    app.extensions[api.DONATION_TARGETS] = {}
     app.register_blueprint(views.bp)
     app.register_blueprint(donate.bp)
     app.register_blueprint(api.bp)

@@ -20,12 +20,18 @@ bp = Blueprint("payments_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 ONLINE = ("card", "alipay", "wechat_pay")
+#: Donation targets that the packages built on payments handle, registered at start-up:
+#: name → callable(reference, amount_fen, donor, channel, account) returning a pending Donation.
+DONATION_TARGETS = "payments.donation_targets"
 
 
 class DonationIn(Schema):
     fund: str | None = Field(None, max_length=60, description="Slug of a special fund")
     project: str | None = Field(None, max_length=60, description="Slug of a charity project")
     campaign: str | None = Field(None, max_length=60, description="Slug of a campaign")
+    wish: str | None = Field(
+        None, max_length=24, description="Public id of a wish paid in full online: amount_fen is the wish's amount"
+    )
     amount_fen: StrictInt = Field(ge=1, description="Whole fen (1 yuan = 100 fen)")
     currency: str | None = Field(None, max_length=3, description="If given, must be the site's currency")
     name: str = Field(min_length=1, max_length=60)
@@ -73,10 +79,12 @@ def donation_out(donation: Donation) -> DonationOut:
     bp,
     "POST",
     "/donations",
-    "Start a donation to one fund, project or campaign; pay at checkout_url",
+    "Start a donation to one fund, project, campaign or wish; pay at checkout_url",
     body=DonationIn,
     responses={
         201: ("Created, waiting for payment", DonationCreated),
+        404: ("No such public wish", None),
+        409: ("The wish is no longer open", None),
         415: ("The body is not JSON", None),
         422: ("A field is not valid, or the target is not open for donations", None),
         502: ("The payment service did not answer", None),
@@ -88,7 +96,6 @@ def create_donation(body: DonationIn):
         raise ValidationError(
             fields={"currency": _("Donations are taken in %(currency)s.", currency=current_app.config["CURRENCY"])}
         )
-    target = donations.resolve_target(fund=body.fund, project=body.project, campaign=body.campaign)
     donor = donations.DonorInput(
         name=body.name,
         contact=body.contact,
@@ -97,8 +104,15 @@ def create_donation(body: DonationIn):
         partner_name=body.partner_name,
     )
     account = current_user if current_user.is_authenticated else None
+    handlers = current_app.extensions[DONATION_TARGETS]
     with transaction():
-        donation = donations.create_donation(target, body.amount_fen, donor, body.channel.value, account)
+        if body.wish and not (body.fund or body.project or body.campaign) and "wish" in handlers:
+            donation = handlers["wish"](body.wish, body.amount_fen, donor, body.channel.value, account)
+        else:
+            target = donations.resolve_target(
+                fund=body.fund, project=body.project, campaign=body.campaign, wish=body.wish
+            )
+            donation = donations.create_donation(target, body.amount_fen, donor, body.channel.value, account)
     url = gateway.start_checkout(donation)
     return DonationCreated(donation=donation_out(donation), checkout_url=_absolute(url)).model_dump(mode="json"), 201
 

@@ -277,3 +277,37 @@ def test_payers_racing_for_one_wish_over_http_leave_exactly_one_claim(live_serve
     assert count(db, Donation) == 1 and count(db, Claim) == 1
     claim = db.session.scalar(select(Claim))
     assert claim.donation_id == db.session.scalar(select(Donation.id)) and claim.status == ClaimStatus.ACTIVE
+
+
+def test_the_donation_api_pays_a_wish_in_full(app, client, db):
+    wish = money_wish()
+    body = {"wish": wish.public_id, "amount_fen": 16800, "name": "王女士", "contact": "wang@example.org"}
+    created = client.post("/api/v1/donations", json=body)
+    assert created.status_code == 201
+    assert created.json["donation"]["amount_fen"] == 16800 and created.json["donation"]["status"] == "pending"
+    assert "/donate/simulator/" in created.json["checkout_url"]
+    db.session.rollback()
+    claim = db.session.scalar(select(Claim).where(Claim.wish_id == wish.id))
+    assert db.session.get(Wish, wish.id).status == WishStatus.CLAIMED and claim.status == ClaimStatus.ACTIVE
+    assert claim.source == "api" and claim.donation.public_id == created.json["donation"]["id"]
+
+    taken = client.post("/api/v1/donations", json=body)
+    assert taken.status_code == 409 and taken.json["error"]["code"] == "conflict"
+
+
+def test_the_donation_api_refuses_a_wish_it_cannot_pay_and_writes_nothing(app, client, db):
+    wish = money_wish()
+    gift_only = make_wish(modes="gift", fund=wish.fund.slug, amount_fen=16800)
+    before = (count(db, Donation), count(db, Claim))
+    base = {"name": "王女士", "contact": "wang@example.org"}
+    part = client.post("/api/v1/donations", json={**base, "wish": wish.public_id, "amount_fen": 1000})
+    assert part.status_code == 422 and "16800" in part.json["error"]["fields"]["amount_fen"]
+    unknown = client.post("/api/v1/donations", json={**base, "wish": "nosuchwish00", "amount_fen": 1000})
+    assert unknown.status_code == 404
+    gift = client.post("/api/v1/donations", json={**base, "wish": gift_only.public_id, "amount_fen": 16800})
+    assert gift.status_code == 422
+    two = client.post("/api/v1/donations", json={**base, "wish": wish.public_id, "fund": "x", "amount_fen": 16800})
+    assert two.status_code == 422
+    db.session.rollback()
+    assert (count(db, Donation), count(db, Claim)) == before
+    assert db.session.get(Wish, wish.id).status == WishStatus.PUBLISHED

@@ -4,6 +4,7 @@
 def init_app(app) -> None:
     from core import cache
     from core.i18n import label_of
+    from payments.api import DONATION_TARGETS
     from payments.donate import THANKS_SECTIONS
     from wishes import api, cli, donate, payments, views
     from wishes.models import (
@@ -32,5 +33,6 @@ def init_app(app) -> None:
     # The public lists show wishes, their children and claims: a change to any is a change of the lists.
     cache.watch(Wish, Child, Claim)
     app.extensions[THANKS_SECTIONS].append(donate.thanks_section)
+    app.extensions[DONATION_TARGETS]["wish"] = payments.pay_for_wish_by_id
     payments.connect_payment_signals()
     cli.register(app)

@@ -8,7 +8,8 @@ from pydantic import BaseModel, Field, StrictBool
 
 from core import cache
 from core.api import Link, Schema, api
-from core.extensions import csrf, db, limiter
+from core.extensions import csrf, limiter
+from core.transactions import transaction
 from core.urls import public_url
 from wishes import queries, services
 from wishes.models import ClaimSource, Wish, WishCategory, WishStatus
@@ -174,18 +175,18 @@ def get_wish(public_id: str):
 )
 def claim_wish(public_id: str, body: ClaimIn):
     wish = services.get_public_wish(public_id)
-    claim, token = services.claim_wish(
-        wish,
-        services.ClaimInput(
-            name=body.name,
-            contact=body.contact,
-            display_name=body.display_name,
-            anonymous=body.anonymous,
-            mode=body.mode,
-            source=ClaimSource.API,
-        ),
-    )
-    # Built before the commit, which expires every loaded object: no reading back afterwards.
-    out = ClaimCreated(claim=claim_out(claim), manage_url=services.manage_url(token)).model_dump(mode="json")
-    db.session.commit()
+    with transaction():
+        claim, token = services.claim_wish(
+            wish,
+            services.ClaimInput(
+                name=body.name,
+                contact=body.contact,
+                display_name=body.display_name,
+                anonymous=body.anonymous,
+                mode=body.mode,
+                source=ClaimSource.API,
+            ),
+        )
+        # Built before the commit, which expires every loaded object: no reading back afterwards.
+        out = ClaimCreated(claim=claim_out(claim), manage_url=services.manage_url(token)).model_dump(mode="json")
     return out, 201

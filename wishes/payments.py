@@ -46,13 +46,25 @@ def pay_for_wish(
             display_name=donor.display_name,
             anonymous=donor.anonymous,
             mode=FulfilmentMode.MONEY,
-            source=source if source in (ClaimSource.WEB, ClaimSource.QR) else ClaimSource.WEB,
+            source=source if source in (ClaimSource.WEB, ClaimSource.QR, ClaimSource.API) else ClaimSource.WEB,
         ),
         donor=account,
     )
     donation = donations.create_donation(target, wish.amount_fen, donor, channel, account)
     services.hold_for_payment(claim, donation, account or f"donor:{claim.public_id}")
     return donation
+
+
+def pay_for_wish_by_id(
+    public_id: str, amount_fen, donor: donations.DonorInput, channel: str, account: User | None = None
+) -> Donation:
+    """`POST /api/v1/donations` with a wish: the amount must be the whole wish's, as on the wish's own page."""
+    wish = services.get_public_wish(public_id)
+    if amount_fen != wish.amount_fen:
+        raise ValidationError(
+            fields={"amount_fen": _("A wish is paid in full: the amount must be %(n)d fen.", n=wish.amount_fen)}
+        )
+    return pay_for_wish(wish, donor, channel, account, source=ClaimSource.API)
 
 
 def claim_paid_by(donation: Donation):
