@@ -142,8 +142,9 @@ def post(
 class _HeldJournals:
     """Journals of a write-behind batch (core.writebehind): performance plumbing.
 
-    Sent as one multi-row INSERT of the journals, skipping any whose source key is already
-    posted (the unique source key decides, as it does for `post`), and one of their entries.
+    Sent as one INSERT of the journals (an executemany, which SQLAlchemy sends as multi-row
+    INSERTs), skipping any whose source key is already posted (the unique source key decides,
+    as it does for `post`), and one of their entries.
     """
 
     def __init__(self):
@@ -160,9 +161,9 @@ class _HeldJournals:
         table = Journal.__table__
         posted = session.connection().execute(
             insert_for(session)(table)
-            .values([row for row, _lines in held.values()])
             .on_conflict_do_nothing(index_elements=["source_key"])
-            .returning(table.c.id, table.c.source_key)
+            .returning(table.c.id, table.c.source_key),
+            [row for row, _lines in held.values()],
         )
         entries = [
             {
@@ -175,7 +176,7 @@ class _HeldJournals:
             for account_id, amount in held[key][1]
         ]
         if entries:
-            session.connection().execute(Entry.__table__.insert().values(entries))
+            session.connection().execute(Entry.__table__.insert(), entries)
 
 
 def reverse(journal: Journal, source_key: str, memo: str, actor: Actor) -> tuple[Journal, bool]:
