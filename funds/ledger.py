@@ -10,8 +10,9 @@ from sqlalchemy import case, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import writebehind
 from core.audit import Actor
-from core.clock import local_today
+from core.clock import local_today, utcnow
 from core.database import insert_for
 from core.extensions import db
 from core.models import User
@@ -62,10 +63,16 @@ def _forget_accounts(session, *_transaction):
     session.info.pop(_KNOWN_ACCOUNTS, None)
 
 
-# A rollback, even to a savepoint, may have taken back an account made since; after a
-# commit the next transaction looks again.
+def _forget_accounts_after_transaction(session, transaction):
+    # Releasing a savepoint also ends a transaction: the accounts stay known until the outermost ends.
+    if transaction.parent is None:
+        _forget_accounts(session)
+
+
+# A rollback, even to a savepoint, may have taken back an account made since; once the
+# transaction ends the next one looks again.
 event.listen(Session, "after_soft_rollback", _forget_accounts)
-event.listen(Session, "after_commit", _forget_accounts)
+event.listen(Session, "after_transaction_end", _forget_accounts_after_transaction)
 
 
 def post(
@@ -78,11 +85,29 @@ def post(
     donation_id: int | None = None,
     reverses_id: int | None = None,
 ) -> tuple[Journal, bool]:
-    """Post a balanced journal once per source key; returns (journal, whether it is new)."""
+    """Post a balanced journal once per source key; returns (journal, whether it is new).
+
+    Inside a write-behind batch (core.writebehind) the journal is held and sent with the
+    batch, inserted only if its source key is new: then it returns (None, None).
+    """
     if len(lines) < 2 or any(not is_whole(a) or a == 0 for _c, a in lines):
         raise LedgerError("a journal needs at least two non-zero whole-fen lines")
     if sum(amount for _code, amount in lines) != 0:
         raise LedgerError(f"journal {source_key} does not balance")
+    batch = writebehind.active()
+    if batch is not None:
+        row = {
+            "source_key": source_key,
+            "fund_id": fund_id,
+            "donation_id": donation_id,
+            "reverses_id": reverses_id,
+            "memo": memo[:200],
+            "actor_label": f"user:{actor.id}" if isinstance(actor, User) else actor,
+            "posted_on": local_today(),
+            "posted_at": utcnow(),
+        }
+        batch.part("journals", _HeldJournals).add(row, [(_account_id(code), amount) for code, amount in lines])
+        return None, None
     existing = db.session.scalar(select(Journal).where(Journal.source_key == source_key))
     if existing is not None:
         return existing, False
@@ -112,6 +137,46 @@ def post(
             raise
         return existing, False
     return journal, True
+
+
+class _HeldJournals:
+    """Journals of a write-behind batch (core.writebehind): performance plumbing.
+
+    Sent as one INSERT of the journals (an executemany, which SQLAlchemy sends as multi-row
+    INSERTs), skipping any whose source key is already posted (the unique source key decides,
+    as it does for `post`), and one of their entries.
+    """
+
+    def __init__(self):
+        self.journals: dict[str, tuple[dict, list[tuple[int, int]]]] = {}
+
+    def add(self, row: dict, lines: list[tuple[int, int]]) -> None:
+        # The first post of a source key stands, as it would have one by one.
+        self.journals.setdefault(row["source_key"], (row, lines))
+
+    def send(self, session: Session) -> None:
+        if not self.journals:
+            return
+        held, self.journals = self.journals, {}
+        table = Journal.__table__
+        posted = session.connection().execute(
+            insert_for(session)(table)
+            .on_conflict_do_nothing(index_elements=["source_key"])
+            .returning(table.c.id, table.c.source_key),
+            [row for row, _lines in held.values()],
+        )
+        entries = [
+            {
+                "journal_id": journal_id,
+                "account_id": account_id,
+                "fund_id": held[key][0]["fund_id"],
+                "amount_fen": amount,
+            }
+            for journal_id, key in posted
+            for account_id, amount in held[key][1]
+        ]
+        if entries:
+            session.connection().execute(Entry.__table__.insert(), entries)
 
 
 def reverse(journal: Journal, source_key: str, memo: str, actor: Actor) -> tuple[Journal, bool]:
