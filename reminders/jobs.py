@@ -3,11 +3,11 @@
 The jobs sit above the features they call; each is a unit of work that owns its commits.
 """
 
-import contextlib
 import logging
 import os
 import signal
-import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,6 +48,7 @@ def run_job(app, job: Job) -> None:
 
 
 def run_scheduler(app) -> None:
+    from apscheduler.schedulers.base import STATE_STOPPED
     from apscheduler.schedulers.blocking import BlockingScheduler
 
     if app.config["SCHEDULER_NICE"]:
@@ -66,10 +67,26 @@ def run_scheduler(app) -> None:
             max_instances=1,
             coalesce=True,
         )
-    # SIGTERM (`make run` stopping, a process manager) ends the loop like Ctrl-C does; a job
-    # that is running finishes its transaction before the process exits.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    stopping = threading.Event()
+
+    def shut_down():
+        while scheduler.state == STATE_STOPPED:
+            # The signal came before the scheduler started: stop it once it has.
+            time.sleep(0.05)
+        scheduler.shutdown()
+
+    def stop(*_signal):
+        # From another thread: the handler must not interrupt the main thread in the middle of
+        # whatever it was doing (a log line half written). A running job finishes first. The
+        # signal may come twice (Ctrl-C reaches the whole group, then `make` passes on SIGTERM).
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=shut_down, name="scheduler-stop").start()
+
+    # Ctrl-C, or SIGTERM from `make run` stopping or a process manager.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     logger.info("scheduler started", extra={"jobs": [j.name for j in JOBS]})
-    with contextlib.suppress(KeyboardInterrupt, SystemExit):
-        scheduler.start()
+    scheduler.start()
     logger.info("scheduler stopped")
