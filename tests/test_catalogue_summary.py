@@ -88,4 +88,42 @@ def test_a_withdrawn_wish_leaves_the_menu_and_the_counts(client, db):
     page = client.get("/").text
     assert '<option value="崂山区王哥庄街道"' not in page
     assert _tab_counts(page)["published"] == 0
-    assert client.get("/api/v1/wishes?district=" + quote("崂山区")).get_json() == {"items": [], "next": None, "total": 0}
+    assert client.get("/api/v1/wishes?district=" + quote("崂山区")).get_json() == {
+        "items": [],
+        "next": None,
+        "total": 0,
+    }
+
+
+def test_a_change_committed_by_another_worker_reaches_the_summary_once_committed(db):
+    """Another process's commit (its own connection, as another gunicorn worker would) is
+    counted here once it commits, and not before."""
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    wish, _other = make_wish(), make_wish()
+    before = catalogue.summary()
+    assert before.counts == {"published": 2}
+    db.session.rollback()
+
+    other = create_engine(db.engine.url)
+    try:
+        with other.connect() as conn:
+            conn.execute(text("UPDATE wishes SET status = 'withdrawn' WHERE id = :id"), {"id": wish.id})
+            version = conn.execute(cache._BUMP, {"start": 0}).scalar_one()
+            if conn.dialect.name == "postgresql":
+                conn.execute(cache._NOTIFY, {"version": version})
+            assert catalogue.summary().counts == {"published": 2}, "an uncommitted change must not be counted"
+            db.session.rollback()
+            conn.commit()
+
+        deadline = time.monotonic() + 5
+        while catalogue.summary().counts != {"published": 1} and time.monotonic() < deadline:
+            db.session.rollback()
+            time.sleep(0.01)
+        after = catalogue.summary()
+        assert after.counts == {"published": 1}
+        assert after.version == version
+    finally:
+        other.dispose()
