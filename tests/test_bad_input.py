@@ -305,7 +305,7 @@ LIST_CASES = [
     ("per_page=0", "per_page"),
     ("status=draft", "status"),
     ("sort=random", "sort"),
-    ("district=" + "区" * 41, "district"),
+    ("district=" + "区" * 82, "district"),
     ("colour=red", "colour"),
 ]
 

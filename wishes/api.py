@@ -12,7 +12,7 @@ from core.extensions import csrf, limiter
 from core.transactions import transaction
 from core.urls import public_url
 from wishes import queries, services
-from wishes.models import ClaimSource, Wish, WishCategory, WishStatus
+from wishes.models import Child, ClaimSource, Wish, WishCategory, WishStatus
 
 bp = Blueprint("wishes_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -46,8 +46,17 @@ class WishList(BaseModel):
     total: int
 
 
+#: A place as `child.district` shows it (district and street), with room for a space between.
+PLACE_MAX_LENGTH = Child.district.type.length + 1 + Child.street.type.length
+
+
 class WishQuery(Schema):
-    district: str | None = Field(None, max_length=40)
+    district: str | None = Field(
+        None,
+        max_length=PLACE_MAX_LENGTH,
+        description="A wish's `child.district` as this API shows it (district and street), or a district alone",
+    )
+    street: str | None = Field(None, max_length=Child.street.type.length, description="A street (街道) alone")
     category: WishCategory | None = None
     status: Literal["published", "claimed", "fulfilled"] = "published"
     max_amount_fen: int | None = Field(None, ge=0, le=10**9)
@@ -129,6 +138,7 @@ def list_wishes(q: WishQuery):
     page = queries.public_wishes(
         queries.WishFilter(
             district=q.district,
+            street=q.street,
             category=q.category,
             status=q.status,
             max_amount_fen=q.max_amount_fen,

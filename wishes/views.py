@@ -1,23 +1,31 @@
 """Public wish pages, the donor's private manage page, and the caseworker/supervisor pages."""
 
+from functools import lru_cache
+from typing import NamedTuple
+from urllib.parse import quote
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from jinja2 import pass_context
+from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from core import audit, cache, qr
 from core.auth import roles_required
-from core.clock import utcnow
+from core.clock import age_in_years, local_today, utcnow
 from core.errors import Conflict, DomainError, ValidationError
 from core.extensions import db, limiter
 from core.forms import ActionForm
 from core.forms_util import apply_errors
 from core.models import Role
+from core.money import format_money
 from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
-from wishes import pii, queries, services
+from wishes import catalogue, pii, queries, services
 from wishes.forms import (
     CancelForm,
     ChildForm,
@@ -27,7 +35,7 @@ from wishes.forms import (
     ReasonForm,
     WishForm,
 )
-from wishes.models import ClaimSource, WishStatus
+from wishes.models import WISH_CATEGORY_LABELS, WISH_STATUS_LABELS, ClaimSource, WishCategory, WishStatus
 
 bp = Blueprint("wishes", __name__)
 
@@ -54,6 +62,82 @@ def _yuan_arg(name: str) -> int | None:
 # --- public ---------------------------------------------------------------------------------
 
 
+class Card(NamedTuple):
+    """What a wish card on the list page shows, already formatted."""
+
+    href: str
+    category: str
+    title: str
+    who: str
+    amount: str
+    needed_by: str
+    status: str
+    status_label: str
+
+
+@lru_cache(maxsize=4096)
+def _formatted(locale: str, kind: str, value, currency: str | None = None) -> str:
+    # Babel's formatters and the catalogue lookups cost the list page more than its query
+    # did; their answers depend only on the locale (part of the key) and the value.
+    if kind == "money":
+        return format_money(value, currency)
+    if kind == "date":
+        return format_date(value, "medium")
+    if kind == "category":
+        return str(WISH_CATEGORY_LABELS.get(value, value))
+    return str(WISH_STATUS_LABELS.get(value, value))
+
+
+def _categories() -> list[tuple[str, str]]:
+    locale = str(get_locale())
+    return [(category.value, _formatted(locale, "category", category.value)) for category in WishCategory]
+
+
+def _cards(rows) -> list[Card]:
+    locale = str(get_locale())
+    who = _("%(alias)s, %(age)d years old")
+    needed_by = _("needed by %(date)s")
+    today = local_today()
+    # Every card links to the same route; build its URL once rather than once a card.
+    detail = url_for("wishes.detail", public_id="-")[:-1]
+    return [
+        Card(
+            href=detail + quote(row.public_id, safe=""),
+            category=_formatted(locale, "category", row.category),
+            title=row.title,
+            who=f"{who % {'alias': row.alias, 'age': age_in_years(row.birth_date, today)}} · "
+            f"{catalogue.public_place(row.district, row.street)}",
+            amount=_formatted(locale, "money", row.amount_fen, row.currency),
+            needed_by=needed_by % {"date": _formatted(locale, "date", row.needed_by)},
+            status=row.status,
+            status_label=_formatted(locale, "status", row.status),
+        )
+        for row in rows
+    ]
+
+
+def _catalogue_gettext() -> dict:
+    """The page's gettext and ngettext, bound to the request's catalogue once.
+
+    Flask-Babel's template callables look the catalogue up again for every string (some
+    thirty on the list page). These behave as Jinja's newstyle ones do: the translation is
+    marked safe, then %-formatted with the escaped variables."""
+    translations = get_translations()
+
+    @pass_context
+    def gettext(context, string, **variables):
+        text = translations.ugettext(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    @pass_context
+    def ngettext(context, singular, plural, num, **variables):
+        variables.setdefault("num", num)
+        text = translations.ungettext(singular, plural, num)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    return {"_": gettext, "gettext": gettext, "ngettext": ngettext}
+
+
 @bp.get("/")
 @bp.get("/wishes")
 @cache.public_page
@@ -63,19 +147,23 @@ def index():
         status = WishStatus.PUBLISHED
     f = queries.WishFilter(
         district=request.args.get("district") or None,
+        street=request.args.get("street") or None,
         category=request.args.get("category") or None,
         status=status,
         max_amount_fen=_yuan_arg("max_yuan"),
         sort=request.args.get("sort") if request.args.get("sort") in queries.SORTS else "newest",
     )
-    page = queries.public_wishes(f, _int_arg("page", 1, hi=100_000), current_app.config["PUBLIC_PAGE_SIZE"])
+    page = queries.public_cards(f, _int_arg("page", 1, hi=100_000), current_app.config["PUBLIC_PAGE_SIZE"])
     return render_template(
         "wishes/index.html",
         page=page,
+        cards=_cards(page.items),
+        categories=_categories(),
         filter=f,
         districts=queries.public_districts(),
         counts=queries.public_counts(),
         sorts=queries.SORTS,
+        **_catalogue_gettext(),
     )
 
 
