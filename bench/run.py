@@ -421,6 +421,69 @@ def cpu_busy() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def process_cpu_s(pids) -> dict[int, float]:
+    """User + system CPU seconds of each process still there, from /proc/PID/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def database_backends(database: str | None) -> list[int]:
+    """PostgreSQL's server processes for our database (their title names it)."""
+    if not database:
+        return []
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                title = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres: ") and f" {database} " in title:
+            pids.append(int(entry.name))
+    return pids
+
+
+class CpuWatch:
+    """CPU seconds spent by the app server (gunicorn master and workers) and by our database's
+    PostgreSQL backends between start() and stop(), and by the whole machine."""
+
+    def __init__(self, server_pid: int, database: str | None):
+        self.server_pid, self.database = server_pid, database
+
+    def pids(self) -> tuple[list[int], list[int]]:
+        return [self.server_pid, *children(self.server_pid)], database_backends(self.database)
+
+    def start(self) -> None:
+        app, db = self.pids()
+        self.before = process_cpu_s(app), process_cpu_s(db), cpu_busy()
+
+    def stop(self) -> dict:
+        app, db = self.pids()
+        after = process_cpu_s(app), process_cpu_s(db), cpu_busy()
+        used = [sum(t - self.before[i].get(pid, 0.0) for pid, t in after[i].items()) for i in (0, 1)]
+        busy = (after[2][0] - self.before[2][0]) / os.sysconf("SC_CLK_TCK")
+        total = (after[2][1] - self.before[2][1]) / os.sysconf("SC_CLK_TCK")
+        return {"app_cpu_s": used[0], "db_cpu_s": used[1], "machine_busy_s": busy, "machine_total_s": total}
+
+
 def claim_plan(rate: float, seconds: float, fresh: list[str], taken: list[str], taken_from: int) -> list:
     """(wish, kind) for every slot of one step, in CLAIM_PATTERN groups."""
     slots = int(rate * seconds)
@@ -439,7 +502,7 @@ def claim_plan(rate: float, seconds: float, fresh: list[str], taken: list[str], 
     return plan[:slots]
 
 
-def fire_claims(port: int, plan: list, rate: float, seconds: float, tmp: Path, args) -> dict:
+def fire_claims(port: int, plan: list, rate: float, seconds: float, tmp: Path, args, watch: CpuWatch) -> dict:
     """One open-loop step: `args.claim_procs` generator processes share the plan's slots."""
     path = tmp / f"claims-{rate:g}.txt"
     path.write_text("".join(f"{wish} {kind}\n" for wish, kind in plan))
@@ -451,7 +514,7 @@ def fire_claims(port: int, plan: list, rate: float, seconds: float, tmp: Path, a
         "--procs", str(args.claim_procs), "--timeout", "10",
         "--connections", str(max(2, args.claim_connections // args.claim_procs)),
     ]  # fmt: skip
-    busy_before = cpu_busy()
+    watch.start()
     procs = [
         subprocess.Popen([*common, "--proc", str(k)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for k in range(args.claim_procs)
@@ -462,7 +525,7 @@ def fire_claims(port: int, plan: list, rate: float, seconds: float, tmp: Path, a
         if proc.returncode != 0:
             raise SystemExit(f"the claim generator failed:\n{err[-3000:]}")
         parts.append(json.loads(out))
-    busy_after = cpu_busy()
+    cpu = watch.stop()
     wall = max(p["last_answer"] for p in parts) - start if any(p["answered"] for p in parts) else seconds
     latency = {kind: [x for p in parts for x in p["latency_ms"].get(kind, [])] for kind in set(CLAIM_PATTERN)}
     every = [x for values in latency.values() for x in values]
@@ -481,8 +544,8 @@ def fire_claims(port: int, plan: list, rate: float, seconds: float, tmp: Path, a
             won[wish] = won.get(wish, 0) + n
     lag = [x for p in parts for x in p["dispatch_lag_ms"]]
     answered = sum(p["answered"] for p in parts)
-    busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
     cpu_s = sum(p["cpu_s"] for p in parts)
+    per_attempt = max(1, answered)
     return {
         "rate": rate,
         "seconds": seconds,
@@ -513,7 +576,16 @@ def fire_claims(port: int, plan: list, rate: float, seconds: float, tmp: Path, a
         "dispatch_lag_max_ms": round(max(lag), 2) if lag else 0.0,
         "generator_cpu_s": round(cpu_s, 2),
         "generator_cores": round(cpu_s / wall, 3) if wall > 0 else 0.0,
-        "machine_cpu_busy": round(busy, 3),
+        "machine_cpu_busy": round(cpu["machine_busy_s"] / max(1e-9, cpu["machine_total_s"]), 3),
+        "app_cpu_ms_per_attempt": round(cpu["app_cpu_s"] * 1000 / per_attempt, 2),
+        "db_cpu_ms_per_attempt": round(cpu["db_cpu_s"] * 1000 / per_attempt, 2),
+        # What other work on the machine took meanwhile, in cores (the wall time of the
+        # /proc/stat window, not only the step: a rough figure).
+        "others_cores": round(
+            max(0.0, cpu["machine_busy_s"] - cpu["app_cpu_s"] - cpu["db_cpu_s"] - cpu_s)
+            / max(1e-9, cpu["machine_total_s"] / (os.cpu_count() or 1)),
+            2,
+        ),
         "loadavg": [round(x, 2) for x in os.getloadavg()],
         "won": won,
     }
@@ -548,12 +620,13 @@ def check_claim_step(step: dict, before: dict, after: dict) -> None:
     )
 
 
-def measure_claim_sweep(server_url: str, engine, tmp: Path, args) -> dict:
+def measure_claim_sweep(server: "Server", engine, tmp: Path, args) -> dict:
     """Open-loop claim attempts at each rate of `args.claim_rates` in turn, `args.claim_step`
     seconds each; the database is checked for double claims after every step. The sweep
     stops early once a step's p99 passes `args.claim_stop_p99_ms` or the server answers
     less than 80 % of the offered rate: past that point, more traffic measures nothing."""
-    port = int(server_url.rsplit(":", 1)[1])
+    port = server.port
+    watch = CpuWatch(server.proc.pid, engine.url.database if engine.dialect.name == "postgresql" else None)
     fresh = open_wish_ids(engine)
     used = 0
     # Warm-up: fresh wishes only (win + race); its winners join the wishes taken before.
@@ -563,7 +636,7 @@ def measure_claim_sweep(server_url: str, engine, tmp: Path, args) -> dict:
     used += warm_groups
     log(f"claim sweep: warm-up at {warm_rate:g}/s for {warm_s:g} s")
     before = db_figures(engine)
-    warm = fire_claims(port, warm_plan, warm_rate, warm_s, tmp, args)
+    warm = fire_claims(port, warm_plan, warm_rate, warm_s, tmp, args, watch)
     time.sleep(0.5)
     check_claim_step(warm, before, db_figures(engine))
     from sqlalchemy import text
@@ -582,7 +655,7 @@ def measure_claim_sweep(server_url: str, engine, tmp: Path, args) -> dict:
         used += sum(1 for _, kind in plan if kind == "win")
         taken_at += sum(1 for _, kind in plan if kind == "taken")
         before = db_figures(engine)
-        step = fire_claims(port, plan, rate, args.claim_step, tmp, args)
+        step = fire_claims(port, plan, rate, args.claim_step, tmp, args, watch)
         # Every attempt was answered (or timed out) before fire_claims returned.
         time.sleep(0.3)
         check_claim_step(step, before, db_figures(engine))
@@ -600,7 +673,9 @@ def measure_claim_sweep(server_url: str, engine, tmp: Path, args) -> dict:
             f"claims at {rate:g}/s: achieved {step['achieved_rps']:.0f}/s, p50 {step['p50_ms']:.1f} ms, "
             f"p99 {step['p99_ms']:.1f} ms; 201 × {s['201']}, 409 × {s['409']}, 5xx × {s['5xx']}; "
             f"{step['claims_created']} claims created, {step['double_claims']} double claims; "
-            f"generator {step['generator_cores']:.2f} cores, machine {step['machine_cpu_busy']:.0%} busy"
+            f"CPU per attempt: app {step['app_cpu_ms_per_attempt']:.2f} ms, database {step['db_cpu_ms_per_attempt']:.2f} ms; "
+            f"generator {step['generator_cores']:.2f} cores, other work {step['others_cores']:.2f} cores, "
+            f"machine {step['machine_cpu_busy']:.0%} busy"
         )
         if step["p99_ms"] > args.claim_stop_p99_ms or step["achieved_rps"] < 0.8 * rate:
             log("claim sweep: the server no longer keeps up; stopping")
@@ -1105,7 +1180,7 @@ def run(args) -> dict:
                 )
 
             if args.claims:
-                results["claims"] = measure_claim_sweep(server.url, engine, tmp, args)
+                results["claims"] = measure_claim_sweep(server, engine, tmp, args)
             tail = (
                 (tmp / "app.log").read_text(errors="replace").strip().splitlines()[-5:]
                 if (tmp / "app.log").exists()
@@ -1170,18 +1245,23 @@ def print_claims(c: dict) -> None:
         f"of {c['taken_pool']} wishes taken before the sweep)"
     )
     print(
-        f"{'rate/s':>7}{'achieved':>10}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'201':>7}{'409':>7}{'5xx':>5}"
-        f"{'err':>5}{'claims':>8}{'double':>8}{'taken p99':>11}{'gen cores':>11}{'cpu busy':>10}"
+        f"{'rate/s':>7}{'achieved':>9}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'201':>6}{'409':>6}{'5xx':>5}"
+        f"{'err':>4}{'claims':>7}{'double':>7}{'taken p99':>10}{'app ms':>8}{'db ms':>7}{'gen':>6}{'others':>7}{'busy':>6}"
     )
     for s in c["steps"]:
         st = s["status"]
         errors = sum(v for k, v in s["errors"].items() if k != "reconnect") + st["other"]
         taken = s["by_kind"].get("taken", {}).get("p99_ms", 0.0)
         print(
-            f"{s['rate']:>7g}{s['achieved_rps']:>10.1f}{s['p50_ms']:>9.1f}{s['p99_ms']:>9.1f}{s['max_ms']:>9.1f}"
-            f"{st['201']:>7}{st['409']:>7}{st['5xx']:>5}{errors:>5}{s['claims_created']:>8}{s['double_claims']:>8}"
-            f"{taken:>11.1f}{s['generator_cores']:>11.2f}{s['machine_cpu_busy']:>10.0%}" + f"  {claim_verdict(s)}"
+            f"{s['rate']:>7g}{s['achieved_rps']:>9.1f}{s['p50_ms']:>8.1f}{s['p99_ms']:>8.1f}{s['max_ms']:>8.1f}"
+            f"{st['201']:>6}{st['409']:>6}{st['5xx']:>5}{errors:>4}{s['claims_created']:>7}{s['double_claims']:>7}"
+            f"{taken:>10.1f}{s['app_cpu_ms_per_attempt']:>8.2f}{s['db_cpu_ms_per_attempt']:>7.2f}"
+            f"{s['generator_cores']:>6.2f}{s['others_cores']:>7.2f}{s['machine_cpu_busy']:>6.0%}  {claim_verdict(s)}"
         )
+    print(
+        "  app ms / db ms: CPU time of the gunicorn processes / of our database's PostgreSQL backends per answered "
+        "attempt; gen, others: cores taken by the load generator / by other work on the machine; busy: the whole machine"
+    )
     best = c["highest_rate_p99_under_target"]
     verdict = "target met" if best >= CLAIM_RATE_TARGET else "BELOW the target"
     print(
