@@ -8,7 +8,7 @@ WORKERS ?= 2
 THREADS ?= 8
 export FLASK_APP := app
 
-.PHONY: install translations run serve scheduler test test-sqlite test-postgres lint bench extract-messages clean
+.PHONY: install translations run serve test test-sqlite test-postgres lint bench extract-messages clean
 
 install: $(VENV)/.installed
 
@@ -25,11 +25,18 @@ translations: install
 run: install translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
+	@$(MAKE) --no-print-directory serve
+
+# The web server and the scheduler side by side. Ctrl-C or SIGTERM stops both and waits for them:
+# background jobs of a script ignore SIGINT, so the shell's trap passes a SIGTERM on to each.
+serve:
 	@echo "微心愿 is starting on http://$(HOST):$(PORT)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/flask scheduler & \
+	@$(BIN)/flask scheduler & scheduler=$$!; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-	  --worker-class gthread 'app:create_app()'
+	  --worker-class gthread 'app:create_app()' & web=$$!; \
+	trap 'kill -TERM $$web $$scheduler 2>/dev/null' INT TERM; \
+	wait $$web; kill -TERM $$web $$scheduler 2>/dev/null; wait $$web; wait $$scheduler; \
+	echo "微心愿 has stopped"
 
 test: install translations
 	$(MAKE) --no-print-directory test-sqlite

@@ -24,11 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(app)
     _init_extensions(app)
-    _register_blueprints(app)
-
-    from funds.webhooks import WebhookEndpoint
-
-    app.wsgi_app = WebhookEndpoint(app, app.wsgi_app)
+    _init_packages(app)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -47,13 +43,14 @@ def _init_extensions(app: Flask) -> None:
     from pathlib import Path
 
     from core import i18n
-    from core.database import set_write_intent, tune_engine
+    from core.database import declare_write_intent, tune_engine
     from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     db.init_app(app)
     with app.app_context():
         tune_engine(db.engine)
+    app.before_request(declare_write_intent)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     login_manager.init_app(app)
     login_manager.login_view = "core.login"
@@ -65,16 +62,11 @@ def _init_extensions(app: Flask) -> None:
 
     # Import every model so metadata is complete for migrations and relationships.
     import core.models  # noqa: F401
+    import core.outbox  # noqa: F401
     import donors.models  # noqa: F401
     import funds.models  # noqa: F401
-    import reminders.models  # noqa: F401
+    import payments.models  # noqa: F401
     import wishes.models  # noqa: F401
-
-    @app.before_request
-    def _write_intent():
-        # Staff pages write on GET too (reading a child's file is audited).
-        safe = request.method in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/staff/")
-        set_write_intent(not safe)
 
     @app.before_request
     def _refuse_nul_characters():
@@ -103,25 +95,16 @@ def _security_headers(response):
     return response
 
 
-def _register_blueprints(app: Flask) -> None:
+def _init_packages(app: Flask) -> None:
+    """Each package registers its own blueprints, commands, template labels and hooks, lowest first."""
+    import demo
+    import donors
+    import funds
+    import payments
+    import reminders
+    import wishes
     from core.views import bp as core_bp
-    from donors.views import bp as donors_bp
-    from funds.api import bp as funds_api_bp
-    from funds.donate import bp as funds_donate_bp
-    from funds.public_api import bp as funds_public_api_bp
-    from funds.receipts import bp as funds_receipts_bp
-    from funds.views import bp as funds_bp
-    from funds.webhooks import bp as funds_webhooks_bp
-    from wishes.api import bp as wishes_api_bp
-    from wishes.views import bp as wishes_bp
 
     app.register_blueprint(core_bp)
-    app.register_blueprint(wishes_bp)
-    app.register_blueprint(wishes_api_bp)
-    app.register_blueprint(donors_bp)
-    app.register_blueprint(funds_api_bp)
-    app.register_blueprint(funds_donate_bp)
-    app.register_blueprint(funds_webhooks_bp)
-    app.register_blueprint(funds_receipts_bp)
-    app.register_blueprint(funds_bp)
-    app.register_blueprint(funds_public_api_bp)
+    for package in (funds, payments, wishes, donors, reminders, demo):
+        package.init_app(app)

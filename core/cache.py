@@ -181,10 +181,18 @@ def _listener(engine) -> _Listener:
     return _per_process(_listeners, engine, lambda: _Listener(url))
 
 
-def _watched(objects) -> bool:
-    from wishes.models import Child, Claim, Wish
+#: The models whose rows the public lists show; each feature names its own at start-up.
+_watched_models: tuple[type, ...] = ()
 
-    return any(isinstance(obj, (Wish, Child, Claim)) for obj in objects)
+
+def watch(*models: type) -> None:
+    """Count a change to any row of these models as a change of the public lists."""
+    global _watched_models
+    _watched_models = tuple(dict.fromkeys((*_watched_models, *models)))
+
+
+def _watched(objects) -> bool:
+    return bool(_watched_models) and any(isinstance(obj, _watched_models) for obj in objects)
 
 
 @event.listens_for(Session, "before_flush")

@@ -19,7 +19,10 @@ import contextvars
 import time
 from contextlib import contextmanager
 
+from flask import request
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 
@@ -33,6 +36,15 @@ IDLE_PING_SECONDS = 30
 
 def set_write_intent(value: bool) -> None:
     _write_intent.set(value)
+
+
+def declare_write_intent() -> None:
+    """Before each request: only a safe method outside the staff pages reads without the write lock.
+
+    Staff pages write on GET too (reading a child's file is audited).
+    """
+    safe = request.method in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/staff/")
+    set_write_intent(not safe)
 
 
 @contextmanager
@@ -92,3 +104,9 @@ def ping_after_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS) -> 
         if not alive:
             # The pool discards this connection and checks out a fresh one.
             raise DisconnectionError("a pooled connection went stale while idle")
+
+
+def insert_for(session_or_connection):
+    """The dialect's INSERT construct, which knows ON CONFLICT: PostgreSQL's or SQLite's."""
+    bind = session_or_connection.get_bind() if hasattr(session_or_connection, "get_bind") else session_or_connection
+    return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert

@@ -2,10 +2,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.models import Role
+from core.money import MoneyError, parse_yuan
 
 ROLE_LABELS = {
     Role.DONOR: _l("Donor"),
@@ -39,3 +40,22 @@ class NewUserForm(FlaskForm):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=8, max=200)])
     roles = RolesField(_l("Roles"), choices=[SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()])
+
+
+class YuanField(StringField):
+    """A money amount typed in yuan, kept as integer fen in .fen."""
+
+    fen: int | None = None
+
+    def pre_validate(self, form):
+        self.fen = None
+        if not self.data:
+            return
+        try:
+            self.fen = parse_yuan(self.data)
+        except MoneyError:
+            raise ValidationError(_l("Give an amount in yuan, like 120 or 89.50.")) from None
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""

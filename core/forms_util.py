@@ -13,21 +13,3 @@ def apply_errors(form, exc: ValidationError, renames: dict | None = None) -> Non
             placed = True
     if not placed:
         form.form_errors.append(str(exc.message))
-
-
-def commit_form(form, action, renames: dict | None = None):
-    """Run a form's service call as the request's one transaction.
-
-    Returns (True, result) once committed; on the service's ValidationError rolls back,
-    shows the messages on the form and returns (False, None).
-    """
-    from core.extensions import db
-
-    try:
-        result = action()
-        db.session.commit()
-    except ValidationError as exc:
-        db.session.rollback()
-        apply_errors(form, exc, renames)
-        return False, None
-    return True, result

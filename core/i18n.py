@@ -11,6 +11,8 @@ from core.clock import utcnow
 from core.money import format_money
 
 LOGIN_MESSAGE = _l("Please sign in to see that page.")
+#: How a donor who chose anonymity is shown everywhere in public (爱心人士).
+ANONYMOUS_NAME = _l("A caring donor")
 COOKIE = "lang"
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
@@ -40,22 +42,19 @@ def persist_locale_choice(response):
     return response
 
 
-def register_template_helpers(app) -> None:
-    from wishes.models import (
-        CHILD_CATEGORY_LABELS,
-        CLAIM_STATUS_LABELS,
-        GENDER_LABELS,
-        MODE_LABELS,
-        WISH_CATEGORY_LABELS,
-        WISH_STATUS_LABELS,
-    )
+def label_of(table: dict):
+    """A template helper that shows a stored value by its label, or the value itself if it has none."""
 
-    def label(table, value):
+    def label(value):
         try:
             return table[value]
         except KeyError:
             return value
 
+    return label
+
+
+def register_template_helpers(app) -> None:
     def url_with(**changes):
         """The current URL with some query parameters replaced."""
         args = request.args.to_dict()
@@ -68,12 +67,6 @@ def register_template_helpers(app) -> None:
         utcnow=utcnow,
         # Babel reads zh_CN as zh_Hans_CN; templates compare against the configured names.
         current_locale=lambda: "zh_CN" if get_locale().language == "zh" else "en",
-        wish_category_label=lambda v: label(WISH_CATEGORY_LABELS, v),
-        wish_status_label=lambda v: label(WISH_STATUS_LABELS, v),
-        claim_status_label=lambda v: label(CLAIM_STATUS_LABELS, v),
-        child_category_label=lambda v: label(CHILD_CATEGORY_LABELS, v),
-        gender_label=lambda v: label(GENDER_LABELS, v),
-        mode_label=lambda v: label(MODE_LABELS, v),
     )
     app.jinja_env.filters.update(
         money=lambda fen, currency="CNY": format_money(fen, currency),

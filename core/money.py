@@ -12,6 +12,11 @@ class MoneyError(ValueError):
     pass
 
 
+def is_whole(value) -> bool:
+    """A true integer: JSON's 12, not 12.0, "12" or True (which Python counts as 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def parse_yuan(text: str) -> int:
     """'12.5' -> 1250 fen; refuses negatives, more than two decimals and non-numbers."""
     match = _YUAN.match(str(text))

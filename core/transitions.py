@@ -3,7 +3,7 @@
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core import audit
+from core import audit, writebehind
 from core.audit import Actor
 from core.errors import Conflict, InvalidTransition
 from core.extensions import db
@@ -15,6 +15,8 @@ def move(obj, to, transitions: dict, actor: Actor, action: str, *, note=None, gu
     The row must still be in the status (and, where the model has one, the version) this
     copy was loaded with, and match `guard`; otherwise Conflict. A step outside
     `transitions` raises `refused` (InvalidTransition by default). Leaves an audit row.
+    Inside a write-behind batch (core.writebehind) an unguarded UPDATE is held and sent with
+    the batch, where the same conditions decide it.
     """
     model = type(obj)
     current = type(to)(obj.status)
@@ -25,13 +27,19 @@ def move(obj, to, transitions: dict, actor: Actor, action: str, *, note=None, gu
     if "version" in model.__mapper__.columns:
         changes["version"] = obj.version + 1
         conditions.append(model.version == obj.version)
-    result = db.session.execute(
-        update(model).where(*conditions).values(**changes).execution_options(synchronize_session=False)
+    held = not guard and writebehind.hold_update(
+        model.__table__,
+        {"id": obj.id, "status": current.value, **({"version": obj.version} if "version" in changes else {})},
+        changes,
     )
-    if result.rowcount != 1:
-        db.session.expire(obj)
-        raise Conflict()
-    # The row now holds exactly `changes`: keep the loaded object in step without reading it back.
+    if not held:
+        result = db.session.execute(
+            update(model).where(*conditions).values(**changes).execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            db.session.expire(obj)
+            raise Conflict()
+    # The row now holds (held in a batch: will hold) exactly `changes`: keep the loaded object in step without reading it back.
     for key, value in changes.items():
         set_committed_value(obj, key, value)
     stale = [rel.key for rel in model.__mapper__.relationships if {c.key for c in rel.local_columns} & changes.keys()]

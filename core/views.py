@@ -6,12 +6,12 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
 from core import services
-from core.api import openapi_document
+from core.api import api, openapi_document
 from core.auth import next_param, roles_required, safe_next
 from core.extensions import db, limiter
 from core.forms import ROLE_LABELS, LoginForm, NewUserForm, UserRolesForm
-from core.forms_util import commit_form
 from core.models import Role, User
+from core.transactions import submit_form
 
 bp = Blueprint("core", __name__)
 
@@ -59,7 +59,9 @@ def staff_home():
     return render_template("core/staff_home.html")
 
 
-@bp.get("/api/v1/openapi.json")
+@api.route(
+    bp, "GET", "/api/v1/openapi.json", "This document", responses={200: ("The OpenAPI document", {"type": "object"})}
+)
 def openapi():
     return openapi_document("微心愿 Micro-wish API", "1.0.0")
 
@@ -69,7 +71,7 @@ def openapi():
 def admin_users():
     form = NewUserForm()
     if form.validate_on_submit():
-        ok, user = commit_form(
+        ok, user = submit_form(
             form,
             lambda: services.create_user(
                 form.email.data, form.password.data, form.display_name.data, roles=form.roles.data, actor=current_user
@@ -89,7 +91,7 @@ def admin_user(user_id: int):
     user = db.session.get(User, user_id) or abort(404)
     form = UserRolesForm(data={"roles": sorted(user.roles), "active": user.active})
     if form.validate_on_submit():
-        ok, _user = commit_form(
+        ok, _user = submit_form(
             form,
             lambda: (
                 services.set_roles(current_user, user, form.roles.data),

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
 from core.extensions import limiter
-from core.forms_util import commit_form
+from core.transactions import submit_form
 from donors import services
 from donors.forms import RegisterForm
 from funds import queries as fund_queries
@@ -22,7 +22,7 @@ def register():
         return redirect(url_for("donors.my_claims"))
     form = RegisterForm()
     if form.validate_on_submit():
-        ok, user = commit_form(
+        ok, user = submit_form(
             form,
             lambda: services.register_donor(
                 email=form.email.data,
@@ -51,7 +51,6 @@ def my_donations():
     return render_template(
         "donors/my_donations.html",
         donations=fund_queries.donations_of(current_user),
-        status_label=lambda status: receipts.DONATION_STATUS_LABELS.get(status, status),
         has_receipt=receipts.has_receipt,
         has_certificate=receipts.has_certificate,
     )

@@ -1,0 +1,17 @@
+"""Special funds (专项基金), projects, campaigns, donations, the double-entry ledger, receipts and certificates."""
+
+
+def init_app(app) -> None:
+    from core.i18n import label_of
+    from funds import cli, public_api, receipts, views
+    from funds.models import CHANNEL_LABELS, DONATION_STATUS_LABELS
+
+    app.extensions[views.DASHBOARD_PANELS] = []
+    app.register_blueprint(views.bp)
+    app.register_blueprint(receipts.bp)
+    app.register_blueprint(public_api.bp)
+    app.jinja_env.globals.update(
+        donation_status_label=label_of(DONATION_STATUS_LABELS),
+        channel_label=label_of(CHANNEL_LABELS),
+    )
+    cli.register(app)

@@ -5,18 +5,9 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from core.forms import YuanField
 from core.money import MoneyError, parse_yuan
-from funds.models import CHANNEL_LABELS, CampaignKind, Channel, DonationStatus
-from wishes.forms import YuanField
-
-DONATION_STATUS_LABELS = {
-    DonationStatus.PENDING: _l("Pending"),
-    DonationStatus.SUCCEEDED: _l("Succeeded"),
-    DonationStatus.FAILED: _l("Failed"),
-    DonationStatus.REFUNDED: _l("Refunded"),
-    DonationStatus.PARTIALLY_REFUNDED: _l("Partly refunded"),
-    DonationStatus.DISPUTED: _l("Disputed"),
-}
+from funds.models import CHANNEL_LABELS, CampaignKind, Channel
 
 KIND_LABELS = {CampaignKind.GENERAL: _l("General"), CampaignKind.COUPLE: _l("Couples (marriage registry)")}
 
@@ -103,10 +94,3 @@ class OfflineDonationForm(FlaskForm):
 class RefundForm(FlaskForm):
     amount = YuanField(_l("Amount to refund (yuan)"), validators=[DataRequired(), Length(max=13)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
-
-
-class ReviewResolveForm(FlaskForm):
-    note = TextAreaField(
-        _l("Note"),
-        description=_l("What you found and what you did, e.g. refunded in the Stripe dashboard. 2 to 500 characters."),
-    )

@@ -7,15 +7,16 @@ one fund, so for each fund the assets equal what was raised less what was spent.
 from dataclasses import dataclass
 
 from sqlalchemy import case, event, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core import writebehind
 from core.audit import Actor
-from core.clock import local_today
+from core.clock import local_today, utcnow
+from core.database import insert_for
 from core.extensions import db
 from core.models import User
+from core.money import is_whole
 from funds.models import Account, AccountKind, Entry, Fund, Journal
 
 #: The chart of accounts. Every account is shared by all funds; each entry names its fund.
@@ -48,9 +49,10 @@ def _account_id(code: str) -> int:
     found = db.session.scalar(select(Account.id).where(Account.code == code))
     if found is None:
         name, kind = ACCOUNTS[code]
-        insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
         db.session.execute(
-            insert(Account).values(code=code, name=name, kind=kind.value).on_conflict_do_nothing(index_elements=["code"])
+            insert_for(db.session)(Account)
+            .values(code=code, name=name, kind=kind.value)
+            .on_conflict_do_nothing(index_elements=["code"])
         )
         found = db.session.scalar(select(Account.id).where(Account.code == code))
     known[code] = found
@@ -61,10 +63,16 @@ def _forget_accounts(session, *_transaction):
     session.info.pop(_KNOWN_ACCOUNTS, None)
 
 
-# A rollback, even to a savepoint, may have taken back an account made since; after a
-# commit the next transaction looks again.
+def _forget_accounts_after_transaction(session, transaction):
+    # Releasing a savepoint also ends a transaction: the accounts stay known until the outermost ends.
+    if transaction.parent is None:
+        _forget_accounts(session)
+
+
+# A rollback, even to a savepoint, may have taken back an account made since; once the
+# transaction ends the next one looks again.
 event.listen(Session, "after_soft_rollback", _forget_accounts)
-event.listen(Session, "after_commit", _forget_accounts)
+event.listen(Session, "after_transaction_end", _forget_accounts_after_transaction)
 
 
 def post(
@@ -77,11 +85,29 @@ def post(
     donation_id: int | None = None,
     reverses_id: int | None = None,
 ) -> tuple[Journal, bool]:
-    """Post a balanced journal once per source key; returns (journal, whether it is new)."""
-    if len(lines) < 2 or any(not isinstance(a, int) or isinstance(a, bool) or a == 0 for _c, a in lines):
+    """Post a balanced journal once per source key; returns (journal, whether it is new).
+
+    Inside a write-behind batch (core.writebehind) the journal is held and sent with the
+    batch, inserted only if its source key is new: then it returns (None, None).
+    """
+    if len(lines) < 2 or any(not is_whole(a) or a == 0 for _c, a in lines):
         raise LedgerError("a journal needs at least two non-zero whole-fen lines")
     if sum(amount for _code, amount in lines) != 0:
         raise LedgerError(f"journal {source_key} does not balance")
+    batch = writebehind.active()
+    if batch is not None:
+        row = {
+            "source_key": source_key,
+            "fund_id": fund_id,
+            "donation_id": donation_id,
+            "reverses_id": reverses_id,
+            "memo": memo[:200],
+            "actor_label": f"user:{actor.id}" if isinstance(actor, User) else actor,
+            "posted_on": local_today(),
+            "posted_at": utcnow(),
+        }
+        batch.part("journals", _HeldJournals).add(row, [(_account_id(code), amount) for code, amount in lines])
+        return None, None
     existing = db.session.scalar(select(Journal).where(Journal.source_key == source_key))
     if existing is not None:
         return existing, False
@@ -113,10 +139,52 @@ def post(
     return journal, True
 
 
+class _HeldJournals:
+    """Journals of a write-behind batch (core.writebehind): performance plumbing.
+
+    Sent as one INSERT of the journals (an executemany, which SQLAlchemy sends as multi-row
+    INSERTs), skipping any whose source key is already posted (the unique source key decides,
+    as it does for `post`), and one of their entries.
+    """
+
+    def __init__(self):
+        self.journals: dict[str, tuple[dict, list[tuple[int, int]]]] = {}
+
+    def add(self, row: dict, lines: list[tuple[int, int]]) -> None:
+        # The first post of a source key stands, as it would have one by one.
+        self.journals.setdefault(row["source_key"], (row, lines))
+
+    def send(self, session: Session) -> None:
+        if not self.journals:
+            return
+        held, self.journals = self.journals, {}
+        table = Journal.__table__
+        posted = session.connection().execute(
+            insert_for(session)(table)
+            .on_conflict_do_nothing(index_elements=["source_key"])
+            .returning(table.c.id, table.c.source_key),
+            [row for row, _lines in held.values()],
+        )
+        entries = [
+            {
+                "journal_id": journal_id,
+                "account_id": account_id,
+                "fund_id": held[key][0]["fund_id"],
+                "amount_fen": amount,
+            }
+            for journal_id, key in posted
+            for account_id, amount in held[key][1]
+        ]
+        if entries:
+            session.connection().execute(Entry.__table__.insert(), entries)
+
+
 def reverse(journal: Journal, source_key: str, memo: str, actor: Actor) -> tuple[Journal, bool]:
     """A correction is a new journal with every line negated; the original stays as it was."""
     lines = [(entry.account.code, -entry.amount_fen) for entry in journal.entries]
-    return post(source_key, journal.fund_id, lines, memo, actor, donation_id=journal.donation_id, reverses_id=journal.id)
+    return post(
+        source_key, journal.fund_id, lines, memo, actor, donation_id=journal.donation_id, reverses_id=journal.id
+    )
 
 
 @dataclass(frozen=True)
@@ -143,29 +211,3 @@ def figures() -> dict[int, FundFigures]:
     for (fund_id,) in db.session.execute(select(Fund.id)):
         result.setdefault(fund_id, FundFigures(0, 0, 0))
     return result
-
-
-def check() -> list[str]:
-    """Every breach of the ledger's invariants, in words; an empty list means all hold."""
-    from funds.services import donation_breaches, receipt_breaches
-
-    breaches: list[str] = []
-    unbalanced = db.session.execute(
-        select(Journal.source_key, func.count(Entry.id), func.coalesce(func.sum(Entry.amount_fen), 0))
-        .outerjoin(Entry, Entry.journal_id == Journal.id)
-        .group_by(Journal.id, Journal.source_key)
-        .having((func.coalesce(func.sum(Entry.amount_fen), 0) != 0) | (func.count(Entry.id) < 2))
-    )
-    for key, count, total in unbalanced:
-        breaches.append(f"journal {key}: {count} entries summing to {total}")
-    strays = db.session.execute(
-        select(Journal.source_key, Entry.id).join(Entry, Entry.journal_id == Journal.id).where(Entry.fund_id != Journal.fund_id)
-    )
-    for key, entry_id in strays:
-        breaches.append(f"journal {key}: entry {entry_id} is booked to another fund")
-    for fund_id, f in figures().items():
-        if f.balance_fen != f.raised_fen - f.spent_fen:
-            breaches.append(f"fund {fund_id}: balance {f.balance_fen} ≠ raised {f.raised_fen} − spent {f.spent_fen}")
-    breaches.extend(donation_breaches())
-    breaches.extend(receipt_breaches())
-    return breaches

@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, event, text
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -119,6 +119,15 @@ class DonationStatus(enum.StrEnum):
     PARTIALLY_REFUNDED = "partially_refunded"
     DISPUTED = "disputed"
 
+
+DONATION_STATUS_LABELS = {
+    DonationStatus.PENDING: _l("Processing"),
+    DonationStatus.SUCCEEDED: _l("Received"),
+    DonationStatus.FAILED: _l("Failed"),
+    DonationStatus.REFUNDED: _l("Refunded"),
+    DonationStatus.PARTIALLY_REFUNDED: _l("Partly refunded"),
+    DonationStatus.DISPUTED: _l("Under dispute"),
+}
 
 #: DESIGN.md §3, plus what payments do in practice: a second partial refund, and a
 #: dispute that is won (back to succeeded) or lost (the money is gone, as if refunded).
@@ -271,57 +280,3 @@ class LedgerImmutable(Exception):
 @event.listens_for(Entry, "before_delete")
 def _refuse_changes(_mapper, _connection, target):
     raise LedgerImmutable(f"{type(target).__name__} {target.id} is posted: reverse it instead")
-
-
-# --- payment events ---------------------------------------------------------------------------
-
-
-#: The outcome of an event stored by the webhook and not yet applied.
-RECEIVED = "received"
-#: The outcome of an event that waits for an earlier step of its donation.
-DEFERRED = "deferred"
-
-
-class PaymentEvent(db.Model):
-    """Every processor event, stored by its id before it is acted on: a redelivery changes nothing."""
-
-    __tablename__ = "payment_events"
-    __table_args__ = (
-        # The applier's queue and the events waiting for an earlier step: both usually
-        # empty, so looking for either costs one probe.
-        *(
-            Index(
-                f"ix_payment_events_{outcome}",
-                "id",
-                sqlite_where=text(f"outcome = '{outcome}'"),
-                postgresql_where=text(f"outcome = '{outcome}'"),
-            )
-            for outcome in (RECEIVED, DEFERRED)
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(255), unique=True)
-    type: Mapped[str] = mapped_column(String(80))
-    donation_public_id: Mapped[str | None] = mapped_column(String(24), index=True)
-    #: Lets an event that came before its payment find the donation once the payment is known.
-    payment_intent_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    #: "received" (not applied yet), "applied", "ignored", "deferred" (waiting for an earlier
-    #: step) or "review: …".
-    outcome: Mapped[str] = mapped_column(Text, default=RECEIVED)
-    payload: Mapped[dict] = mapped_column(JSON)
-
-
-class PaymentReview(db.Model):
-    """An event a fund administrator must look at: unknown donation, amount or currency mismatch."""
-
-    __tablename__ = "payment_reviews"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(255), index=True)
-    reason: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

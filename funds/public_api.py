@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app
 from pydantic import BaseModel, Field
 
-from core.api import document
+from core.api import Link, api
 from core.extensions import csrf
 from core.urls import public_url
 from funds import queries
@@ -28,9 +28,13 @@ class FundList(BaseModel):
     items: list[FundOut]
 
 
-@bp.get("/funds")
-@document(
-    "GET", "/api/v1/funds", "Open funds with balance, raised and spent", responses={200: ("Every open fund", FundList)}
+@api.route(
+    bp,
+    "GET",
+    "/funds",
+    "Open funds with balance, raised and spent",
+    responses={200: ("Every open fund", FundList)},
+    links={200: {"DonateToFirstFund": Link("create_donation", request_body={"fund": "$response.body#/items/0/slug"})}},
 )
 def list_funds():
     items = [

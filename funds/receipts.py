@@ -9,7 +9,6 @@ from datetime import datetime
 from io import BytesIO
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
-from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, Field
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.pagesizes import A4, A5, landscape
@@ -17,13 +16,14 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
-from core.api import Schema, document, parse_query
+from core.api import Schema, api
 from core.clock import as_utc, zone
 from core.errors import NotFound
+from core.money import is_whole
 from core.urls import public_url
 from funds import queries
+from funds.donations import get_donation
 from funds.models import Channel, Donation, DonationStatus
-from funds.services import get_donation
 
 bp = Blueprint("funds_receipts", __name__)
 
@@ -38,15 +38,6 @@ LINE = HexColor("#e4e0dc")
 
 #: A receipt stays printable after a partial refund; a failed, pending or wholly returned gift has none.
 PRINTABLE_STATUSES = (DonationStatus.SUCCEEDED, DonationStatus.PARTIALLY_REFUNDED)
-
-DONATION_STATUS_LABELS = {
-    DonationStatus.PENDING: _l("Processing"),
-    DonationStatus.SUCCEEDED: _l("Received"),
-    DonationStatus.FAILED: _l("Failed"),
-    DonationStatus.REFUNDED: _l("Refunded"),
-    DonationStatus.PARTIALLY_REFUNDED: _l("Partly refunded"),
-    DonationStatus.DISPUTED: _l("Under dispute"),
-}
 
 CHANNEL_NAMES = {
     Channel.CARD: ("银行卡", "Bank card"),
@@ -101,7 +92,7 @@ def _integer(number: int) -> str:
 
 def amount_in_words(fen: int) -> str:
     """82000 yuan -> 捌万贰仟元整; 100000.05 -> 壹拾万元零伍分 (the rules of bank cheques)."""
-    if not isinstance(fen, int) or isinstance(fen, bool) or fen < 0:
+    if not is_whole(fen) or fen < 0:
         raise ValueError("amount must be a non-negative whole number of fen")
     yuan, jiao, cents = fen // 100, fen // 10 % 10, fen % 10
     out = _integer(yuan) + "元" if yuan else ""
@@ -471,10 +462,10 @@ def _url_if_served(endpoint: str, **values) -> str | None:
     return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
 
 
-@bp.get("/api/v1/campaigns/<slug>/wall")
-@document(
+@api.route(
+    bp,
     "GET",
-    "/api/v1/campaigns/{slug}/wall",
+    "/api/v1/campaigns/<slug>/wall",
     "A couples' campaign wall: the running total, the number of couples, the latest public names",
     query=WallQuery,
     responses={
@@ -483,8 +474,7 @@ def _url_if_served(endpoint: str, **values) -> str | None:
         422: ("A parameter is not valid", None),
     },
 )
-def wall_api(slug: str):
-    q = parse_query(WallQuery)
+def wall_api(slug: str, q: WallQuery):
     data = queries.campaign_wall(slug, q.page, q.per_page)
     next_url = (
         public_url("funds_receipts.wall_api", slug=slug, page=q.page + 1, per_page=q.per_page)

@@ -2,7 +2,7 @@
 
 from uuid import uuid4
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -10,14 +10,14 @@ from wtforms.fields.choices import SelectChoice
 from core import qr
 from core.auth import roles_required
 from core.errors import DomainError, ValidationError
-from core.extensions import db
-from core.forms_util import apply_errors, commit_form
+from core.forms import ActionForm
+from core.forms_util import apply_errors
 from core.models import Role
+from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
-from funds import imports, queries, services, statements
+from funds import donations, imports, queries, services, statements
 from funds.forms import (
-    DONATION_STATUS_LABELS,
     CampaignForm,
     FundEditForm,
     FundForm,
@@ -25,14 +25,15 @@ from funds.forms import (
     OfflineDonationForm,
     ProjectForm,
     RefundForm,
-    ReviewResolveForm,
 )
 from funds.models import CHANNEL_LABELS
-from wishes.forms import ActionForm
 
 bp = Blueprint("funds", __name__)
 
 STAFF = "/staff"
+#: Where the packages built on funds put what they add to the administrator's dashboard:
+#: callables, registered at start-up, that return a piece of HTML.
+DASHBOARD_PANELS = "funds.dashboard_panels"
 
 
 # --- public --------------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def _qr_target(kind: str, slug: str) -> str:
         return public_url("funds.public_project", slug=queries.project_by_slug(slug, public=True).slug, src="qr")
     # A campaign's code goes straight to its donation form: at the counter nobody wants a detour.
     campaign = queries.campaign_by_slug(slug, public=True)
-    return public_url("funds_donate.donate", kind="campaign", slug=campaign.slug, src="qr")
+    return public_url("payments_donate.donate", kind="campaign", slug=campaign.slug, src="qr")
 
 
 @bp.get("/funds/<slug>/qr.<any(svg, png):fmt>")
@@ -96,17 +97,7 @@ def campaign_qr(slug: str, fmt: str):
 
 
 def _poster_subject(kind: str, ident: str) -> dict:
-    """What a poster may show; for a wish that is its title and the child's public view, nothing more."""
-    if kind == "wish":
-        from wishes.services import get_public_wish
-
-        wish = get_public_wish(ident)
-        return {
-            "title": wish.title,
-            "child": wish.child.public_view(),
-            "qr_url": url_for("wishes.wish_qr", public_id=wish.public_id, fmt="svg"),
-            "target": public_url("wishes.detail", public_id=wish.public_id, src="qr"),
-        }
+    """What a fund's, project's or campaign's poster shows: its title, its text and its code."""
     if kind == "fund":
         fund = queries.fund_by_slug(ident, public=True)
         title, text, slug = fund.name, fund.description, fund.slug
@@ -124,11 +115,11 @@ def _poster_subject(kind: str, ident: str) -> dict:
     }
 
 
-@bp.get("/posters/<any(wish, fund, project, campaign):kind>/<ident>")
+@bp.get("/posters/<any(fund, project, campaign):kind>/<ident>")
 def poster(kind: str, ident: str):
     """A printable A4 or A5 page with a big QR code and the title."""
     size = request.args.get("size") if request.args.get("size") in ("a4", "a5") else "a4"
-    return render_template("funds/poster.html", kind=kind, size=size, **_poster_subject(kind, ident))
+    return render_template("poster.html", kind=kind, size=size, **_poster_subject(kind, ident))
 
 
 # --- fund administrator: funds --------------------------------------------------------------------
@@ -140,7 +131,7 @@ def admin_dashboard():
     return render_template(
         "funds/admin_dashboard.html",
         rows=queries.funds_with_figures(),
-        open_reviews=queries.payment_review_counts()["open"],
+        panels=[panel() for panel in current_app.extensions[DASHBOARD_PANELS]],
     )
 
 
@@ -149,7 +140,7 @@ def admin_dashboard():
 def admin_new_fund():
     form = FundForm()
     if form.validate_on_submit():
-        ok, _fund = commit_form(
+        ok, _fund = submit_form(
             form,
             lambda: services.create_fund(current_user, form.slug.data, form.name.data, form.description.data or ""),
         )
@@ -165,7 +156,7 @@ def admin_edit_fund(slug: str):
     fund = queries.fund_by_slug(slug)
     form = FundEditForm(obj=fund)
     if form.validate_on_submit():
-        ok, _fund = commit_form(
+        ok, _fund = submit_form(
             form,
             lambda: services.update_fund(
                 current_user, fund, form.name.data, form.description.data or "", form.active.data
@@ -187,7 +178,6 @@ def admin_donations(slug: str):
         figures=queries.fund_figures(fund),
         donations=queries.donations(fund),
         channel_labels=CHANNEL_LABELS,
-        status_labels=DONATION_STATUS_LABELS,
     )
 
 
@@ -249,7 +239,7 @@ def admin_new_project():
             district=form.district.data,
             summary=form.summary.data or "",
         )
-        ok, _project = commit_form(form, lambda: services.create_project(current_user, data), {"goal_fen": "goal"})
+        ok, _project = submit_form(form, lambda: services.create_project(current_user, data), {"goal_fen": "goal"})
         if ok:
             flash(_("The project is created."), "success")
             return redirect(url_for("funds.admin_projects"))
@@ -261,13 +251,7 @@ def admin_new_project():
 def admin_close_project(project_id: int):
     project = queries.get_project(project_id)
     if ActionForm().validate():
-        try:
-            services.close_project(current_user, project)
-            db.session.commit()
-            flash(_("The project is closed to donations."), "success")
-        except DomainError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
+        run_action(lambda: services.close_project(current_user, project), _("The project is closed to donations."))
     return redirect(url_for("funds.admin_projects"))
 
 
@@ -279,13 +263,12 @@ def admin_import_projects():
     if form.validate_on_submit():
         upload = form.sheet.data
         try:
-            if not upload or not getattr(upload, "filename", ""):
-                raise ValidationError(fields={"sheet": _("Choose the sheet to upload.")})
-            rows = imports.read_rows(upload.filename, upload.stream)
-            created = services.import_projects(current_user, rows)
-            db.session.commit()
+            with transaction():
+                if not upload or not getattr(upload, "filename", ""):
+                    raise ValidationError(fields={"sheet": _("Choose the sheet to upload.")})
+                rows = imports.read_rows(upload.filename, upload.stream)
+                created = services.import_projects(current_user, rows)
         except ValidationError as exc:
-            db.session.rollback()
             if any(key.startswith("row ") for key in exc.fields):
                 row_errors = exc.fields
                 form.form_errors.append(str(exc.message))
@@ -333,7 +316,7 @@ def admin_new_campaign():
             min_fen=form.minimum.fen,
             max_fen=form.maximum.fen,
         )
-        ok, _campaign = commit_form(
+        ok, _campaign = submit_form(
             form, lambda: services.create_campaign(current_user, data), {"min_fen": "minimum", "max_fen": "maximum"}
         )
         if ok:
@@ -368,28 +351,26 @@ def admin_offline_donation():
     if form.validate_on_submit():
         evidence = None
         try:
-            kind, _sep, slug = form.target.data.partition(":")
-            target = services.resolve_target(**{kind: slug})
-            if form.evidence.data and getattr(form.evidence.data, "filename", ""):
-                evidence = save_image(form.evidence.data.stream, field="evidence")
-            donor = services.DonorInput(
-                name=form.name.data,
-                contact=form.contact.data,
-                display_name=form.display_name.data,
-                anonymous=form.anonymous.data,
-            )
-            donation = services.record_offline(
-                current_user, target, form.amount.fen, donor, form.channel.data, form.reference.data, evidence
-            )
-            db.session.commit()
+            with transaction():
+                kind, _sep, slug = form.target.data.partition(":")
+                target = donations.resolve_target(**{kind: slug})
+                if form.evidence.data and getattr(form.evidence.data, "filename", ""):
+                    evidence = save_image(form.evidence.data.stream, field="evidence")
+                donor = donations.DonorInput(
+                    name=form.name.data,
+                    contact=form.contact.data,
+                    display_name=form.display_name.data,
+                    anonymous=form.anonymous.data,
+                )
+                donation = donations.record_offline(
+                    current_user, target, form.amount.fen, donor, form.channel.data, form.reference.data, evidence
+                )
         except ValidationError as exc:
-            db.session.rollback()
             discard_image(evidence)
             apply_errors(
                 form, exc, {"amount_fen": "amount", "fund": "target", "project": "target", "campaign": "target"}
             )
         except Exception:
-            db.session.rollback()
             discard_image(evidence)
             raise
         else:
@@ -407,15 +388,13 @@ def admin_refund(donation_id: int):
     form = RefundForm()
     if form.validate_on_submit():
         try:
-            services.refund(
-                donation, form.amount.fen, current_user, source_key=f"admin-refund:{uuid4()}", note=form.reason.data
-            )
-            db.session.commit()
+            with transaction():
+                donations.refund(
+                    donation, form.amount.fen, current_user, source_key=f"admin-refund:{uuid4()}", note=form.reason.data
+                )
         except ValidationError as exc:
-            db.session.rollback()
             apply_errors(form, exc, {"amount_fen": "amount"})
         except DomainError as exc:
-            db.session.rollback()
             form.form_errors.append(str(exc.message))
         else:
             flash(_("The refund is recorded."), "success")
@@ -430,47 +409,3 @@ def admin_refund(donation_id: int):
 @roles_required(Role.FUND_ADMIN)
 def admin_evidence_photo(donation_id: int):
     return send_image(queries.get_donation(donation_id).evidence)
-
-
-# --- fund administrator: payment reviews ----------------------------------------------------------
-
-
-@bp.get(f"{STAFF}/payments/reviews")
-@roles_required(Role.FUND_ADMIN)
-def admin_reviews():
-    resolved = request.args.get("state") == "resolved"
-    return render_template(
-        "funds/admin_reviews.html",
-        rows=queries.payment_reviews(resolved=resolved),
-        counts=queries.payment_review_counts(),
-        resolved=resolved,
-    )
-
-
-@bp.route(f"{STAFF}/payments/reviews/<int:review_id>", methods=["GET", "POST"])
-@roles_required(Role.FUND_ADMIN)
-def admin_review(review_id: int):
-    row = queries.payment_review(review_id)
-    form = ReviewResolveForm()
-    if form.validate_on_submit():
-        try:
-            services.resolve_review(current_user, row.review, form.note.data)
-            db.session.commit()
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(str(exc.message))
-        else:
-            flash(_("The review is resolved."), "success")
-            return redirect(url_for("funds.admin_reviews"))
-        row = queries.payment_review(review_id)
-    status = 422 if (form.errors or form.form_errors) else 200
-    return render_template(
-        "funds/admin_review.html",
-        row=row,
-        form=form,
-        payload=queries.event_payload_text(row.event),
-        hidden=queries.HIDDEN,
-    ), status

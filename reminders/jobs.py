@@ -1,73 +1,22 @@
-"""Periodic jobs: a declared list that `flask --app app scheduler` runs, each in its own app context."""
+"""Periodic jobs: a declared list that `flask --app app scheduler` runs, each in its own app context.
+
+The jobs sit above the features they call; each is a unit of work that owns its commits.
+"""
 
 import contextlib
 import logging
 import os
-import time
+import signal
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.extensions import db
+from core.outbox import deliver_pending
+from payments.apply import apply_backlog
+from wishes.jobs import expire_overdue_claims
 
 logger = logging.getLogger(__name__)
-
-
-def expire_overdue_claims() -> int:
-    """Release every claim past its due date that was never reported delivered."""
-    from core.errors import DomainError
-    from wishes.services import expire_claim, overdue_claims
-
-    expired = 0
-    for claim in overdue_claims():
-        try:
-            expire_claim(claim)
-            db.session.commit()
-            expired += 1
-        except DomainError:
-            db.session.rollback()
-    return expired
-
-
-def deliver_notifications() -> int:
-    """Send the outbox, one commit per notification, so a failure never resends the others."""
-    from reminders.services import deliver, pending_notifications
-
-    ids = pending_notifications()
-    db.session.rollback()
-    sent = 0
-    for notification_id in ids:
-        sent += deliver(notification_id)
-        db.session.commit()
-    return sent
-
-
-def apply_payment_events(batch: int | None = None) -> int:
-    """Apply every event the webhook stored, a few per transaction, until none waits.
-
-    SQLite has one write lock, which the webhook needs too: there each transaction takes
-    five events and the job then pauses as long as it held the lock, so that deliveries
-    arriving meanwhile are stored without waiting long.
-    """
-    from core.database import read_only
-    from funds.payments import apply_received, has_received
-
-    with read_only():
-        waiting = has_received()
-        db.session.rollback()
-    if not waiting:
-        return 0
-    sqlite = db.engine.dialect.name == "sqlite"
-    batch = batch or (5 if sqlite else 20)
-    applied = 0
-    while True:
-        started = time.monotonic()
-        taken = apply_received(batch)
-        db.session.commit()
-        if not taken:
-            return applied
-        applied += taken
-        if sqlite:
-            time.sleep(time.monotonic() - started)
 
 
 @dataclass(frozen=True)
@@ -79,8 +28,8 @@ class Job:
 
 JOBS = (
     # The webhook only stores events; a donor on the thank-you page waits for this one.
-    Job("apply_payment_events", apply_payment_events, 1),
-    Job("deliver_notifications", deliver_notifications, 15),
+    Job("apply_payment_events", apply_backlog, 1),
+    Job("deliver_notifications", deliver_pending, 15),
     Job("expire_overdue_claims", expire_overdue_claims, 600),
 )
 
@@ -117,6 +66,10 @@ def run_scheduler(app) -> None:
             max_instances=1,
             coalesce=True,
         )
+    # SIGTERM (`make run` stopping, a process manager) ends the loop like Ctrl-C does; a job
+    # that is running finishes its transaction before the process exits.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logger.info("scheduler started", extra={"jobs": [j.name for j in JOBS]})
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
+    logger.info("scheduler stopped")

@@ -80,7 +80,14 @@ def make_wish(status=WishStatus.PUBLISHED, child=None, caseworker=None, supervis
     wish = services.draft_wish(caseworker, child, wish_data(**overrides))
     if status != WishStatus.DRAFT:
         services.submit_wish(caseworker, wish)
-    if status in (WishStatus.PUBLISHED, WishStatus.REJECTED, WishStatus.CLAIMED, WishStatus.FULFILLED, WishStatus.CLOSED, WishStatus.WITHDRAWN):
+    if status in (
+        WishStatus.PUBLISHED,
+        WishStatus.REJECTED,
+        WishStatus.CLAIMED,
+        WishStatus.FULFILLED,
+        WishStatus.CLOSED,
+        WishStatus.WITHDRAWN,
+    ):
         supervisor = supervisor or make_user(Role.SUPERVISOR)
         if status == WishStatus.REJECTED:
             services.reject_wish(supervisor, wish, "请删去学校名称")
@@ -89,7 +96,9 @@ def make_wish(status=WishStatus.PUBLISHED, child=None, caseworker=None, supervis
     if status == WishStatus.WITHDRAWN:
         services.withdraw_wish(caseworker, wish, "孩子已搬家")
     if status in (WishStatus.CLAIMED, WishStatus.FULFILLED, WishStatus.CLOSED):
-        claim, _token = services.claim_wish(wish, services.ClaimInput(name="周先生", contact="13800001111", display_name="周先生"))
+        claim, _token = services.claim_wish(
+            wish, services.ClaimInput(name="周先生", contact="13800001111", display_name="周先生")
+        )
         if status in (WishStatus.FULFILLED, WishStatus.CLOSED):
             services.confirm_fulfilment(caseworker, claim)
         if status == WishStatus.CLOSED:

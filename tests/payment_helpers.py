@@ -13,9 +13,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from core.extensions import db
-from funds import services
-from funds.models import PaymentEvent
-from reminders.jobs import apply_payment_events
+from funds import donations
+from payments.apply import apply_backlog
+from payments.models import PaymentEvent
 from tests.factories import make_fund
 
 WEBHOOK_SECRET = "whsec_test_secret"
@@ -121,7 +121,7 @@ def deliver(client, event: dict, **signing) -> str:
         return "duplicate"
     assert response.json["outcome"] == "stored"
     db.session.rollback()
-    apply_payment_events()
+    apply_backlog()
     return outcome_of(event["id"])
 
 
@@ -129,7 +129,7 @@ def pending_donation(amount_fen=10000, fund=None, channel="card", **donor):
     fund = fund or make_fund()
     data = {"name": "周先生", "contact": "13800001111"}
     data.update(donor)
-    donation = services.create_donation(services.Target(fund), amount_fen, services.DonorInput(**data), channel)
+    donation = donations.create_donation(donations.Target(fund), amount_fen, donations.DonorInput(**data), channel)
     db.session.commit()
     return donation
 

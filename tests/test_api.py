@@ -14,7 +14,19 @@ def test_list_has_contract_fields_and_pages(client, db):
     body = client.get("/api/v1/wishes?per_page=2").get_json()
     assert len(body["items"]) == 2 and body["total"] == 3
     item = body["items"][0]
-    for key in ("id", "title", "story", "category", "amount_fen", "currency", "status", "needed_by", "child", "url", "qr_url"):
+    for key in (
+        "id",
+        "title",
+        "story",
+        "category",
+        "amount_fen",
+        "currency",
+        "status",
+        "needed_by",
+        "child",
+        "url",
+        "qr_url",
+    ):
         assert key in item
     assert item["child"]["alias"] == "小雨" and set(item["child"]) == {"alias", "age", "district"}
     assert item["url"] == f"http://localhost/wishes/{item['id']}"
@@ -33,7 +45,9 @@ def test_filters(client, db):
     make_wish(WishStatus.CLAIMED, child=b, category="sports", amount_fen=8000)
 
     def ids(query):
-        return [i["child"]["district"] + i["category"] for i in client.get(f"/api/v1/wishes?{query}").get_json()["items"]]
+        return [
+            i["child"]["district"] + i["category"] for i in client.get(f"/api/v1/wishes?{query}").get_json()["items"]
+        ]
 
     assert sorted(ids("district=崂山区")) == ["崂山区江海街道books", "崂山区江海街道sports"]
     assert ids("category=books&max_amount_fen=10000") == ["梁溪区江海街道books"]

@@ -6,9 +6,10 @@ import pytest
 
 from core.extensions import limiter
 from core.models import Role
-from funds import payments
+from funds import donations
 from funds import services as fund_services
-from funds.models import PaymentReview
+from payments import apply
+from payments.models import PaymentReview
 from tests.conftest import make_app
 from tests.factories import PASSWORD, child_data, claim, login, make_child, make_fund, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
@@ -30,12 +31,12 @@ def world(app, db):
     project = fund_services.create_project(
         owner, fund_services.ProjectInput("reading-corner", "阅读角", fund.slug, 100_000)
     )
-    donor = fund_services.DonorInput(name="王先生", contact="13800003333")
-    donation = fund_services.record_offline(
-        users[Role.FUND_ADMIN], fund_services.resolve_target(fund=fund.slug), 10_000, donor, "cash", None
+    donor = donations.DonorInput(name="王先生", contact="13800003333")
+    donation = donations.record_offline(
+        users[Role.FUND_ADMIN], donations.resolve_target(fund=fund.slug), 10_000, donor, "cash", None
     )
     unknown = {"id": "evt_world_unknown", "type": "checkout.session.completed", "data": {"object": {"metadata": {}}}}
-    assert payments.handle_event(unknown) == "review"
+    assert apply.handle_event(unknown) == "review"
     db.session.commit()
     return {
         "owner": owner,

@@ -6,7 +6,9 @@ from wishes.models import Wish, WishStatus
 
 
 def test_create_user_with_roles(runner, db):
-    result = runner.invoke(args=["create-user", "boss@example.org", "--role", "admin", "--role", "host", "--password", "pw-long-enough"])
+    result = runner.invoke(
+        args=["create-user", "boss@example.org", "--role", "admin", "--role", "host", "--password", "pw-long-enough"]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.query(User).filter_by(email="boss@example.org").one()
     assert user.roles == {"admin", "host"} and user.check_password("pw-long-enough")
@@ -40,6 +42,8 @@ def test_expire_claims_command(runner, db):
 
 
 def test_factory_takes_overrides(database_url, tmp_path):
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "CLAIM_HOLD_DAYS": 3, "UPLOAD_FOLDER": str(tmp_path)})
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "CLAIM_HOLD_DAYS": 3, "UPLOAD_FOLDER": str(tmp_path)}
+    )
     assert app.config["CLAIM_HOLD_DAYS"] == 3
     assert app.config["BABEL_DEFAULT_LOCALE"] == "zh_CN"

@@ -3,9 +3,8 @@
 import logging
 
 from core.models import Role
+from core.outbox import Notification, NotificationStatus, deliver_pending
 from donors.models import DonorProfile
-from reminders.jobs import deliver_notifications
-from reminders.models import Notification, NotificationStatus
 from tests.factories import claim, login, make_user, make_wish
 from wishes.models import Claim
 
@@ -22,10 +21,10 @@ def test_guest_claim_queues_one_email_with_the_manage_link(client, db, caplog):
     assert note.recipient == "zhou@example.org" and note.status == NotificationStatus.PENDING
     assert manage_path in note.body and wish.child.alias in note.body
     with caplog.at_level(logging.INFO):
-        assert deliver_notifications() == 1
+        assert deliver_pending() == 1
     db.session.refresh(note)
     assert note.status == NotificationStatus.SENT and note.attempts == 1
-    assert deliver_notifications() == 0
+    assert deliver_pending() == 0
 
 
 def test_phone_contact_queues_no_email(client, db):

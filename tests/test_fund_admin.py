@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from core.errors import ValidationError
 from core.models import AuditLog, Role
-from funds import ledger, services
+from funds import donations, integrity, ledger, services
 from funds.models import Campaign, Donation, DonationStatus, Fund, Project
 from tests.factories import login, make_fund, make_user
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
@@ -128,7 +128,7 @@ def test_create_project_and_close_it(staff, db):
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "project.closed")) == 1
     # A closed project takes no more money.
     with pytest.raises(ValidationError) as refused:
-        services.resolve_target(project="reading-corner")
+        donations.resolve_target(project="reading-corner")
     assert "project" in refused.value.fields
 
 
@@ -207,7 +207,7 @@ def test_offline_donation_gets_a_receipt_and_shows_in_the_figures(staff, db):
     assert donation.channel == "bank_transfer" and donation.reference == "BANK-20261122-001"
     assert donation.recorded_by_id == admin.id
     assert ledger.figures()[fund.id] == ledger.FundFigures(50000, 50000, 0)
-    assert ledger.check() == []
+    assert integrity.check() == []
 
     dashboard = client.get("/staff/funds").get_data(as_text=True)
     assert "¥500" in dashboard
@@ -283,7 +283,7 @@ def test_refund_part_then_the_rest(staff, db):
     db.session.refresh(donation)
     assert donation.status == DonationStatus.REFUNDED
     assert ledger.figures()[fund.id] == ledger.FundFigures(0, 0, 0)
-    assert ledger.check() == []
+    assert integrity.check() == []
 
     again = client.post(f"/staff/donations/{donation.id}/refund?lang=en", data={"amount": "1", "reason": "x"})
     assert again.status_code == 422

@@ -7,8 +7,8 @@ from sqlalchemy import insert, text
 
 from core.errors import ValidationError
 from core.models import Role
-from funds import ledger
-from funds import services as funds
+from funds import donations as funds
+from funds import integrity, ledger
 from funds.ledger import LedgerError
 from funds.models import DonationStatus, Entry, Journal, LedgerImmutable
 from tests.factories import make_fund, make_user
@@ -33,7 +33,7 @@ def test_offline_donation_books_income_and_issues_a_receipt(db):
     assert donation.receipt_no.endswith("-000001")
     f = ledger.figures()[fund.id]
     assert (f.balance_fen, f.raised_fen, f.spent_fen) == (82000, 82000, 0)
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_refunds_and_disputes_keep_every_fund_adding_up(db):
@@ -58,13 +58,15 @@ def test_refunds_and_disputes_keep_every_fund_adding_up(db):
     assert card.status == DonationStatus.SUCCEEDED
     db.session.commit()
     assert ledger.figures()[fund.id].balance_fen == 5000
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_posting_the_same_source_twice_books_once(db):
     fund = make_fund()
     first, new = ledger.post("stripe:evt_1", fund.id, [("asset:stripe", 100), ("income:donations", -100)], "x", "test")
-    again, new_again = ledger.post("stripe:evt_1", fund.id, [("asset:stripe", 100), ("income:donations", -100)], "x", "test")
+    again, new_again = ledger.post(
+        "stripe:evt_1", fund.id, [("asset:stripe", 100), ("income:donations", -100)], "x", "test"
+    )
     assert new and not new_again and again.id == first.id
     assert db.session.query(Journal).count() == 1
 
@@ -107,7 +109,9 @@ def test_ledger_check_command(runner, db):
     assert result.exit_code == 0 and "ledger ok" in result.output
     journal = db.session.query(Journal).first()
     account_id = db.session.query(Entry.account_id).first()[0]
-    db.session.execute(insert(Entry).values(journal_id=journal.id, account_id=account_id, fund_id=fund.id, amount_fen=1))
+    db.session.execute(
+        insert(Entry).values(journal_id=journal.id, account_id=account_id, fund_id=fund.id, amount_fen=1)
+    )
     db.session.commit()
     result = runner.invoke(args=["ledger", "check"])
     assert result.exit_code == 1 and "BREACH" in result.output
@@ -148,4 +152,4 @@ def test_receipt_numbers_have_no_gaps_under_concurrency(app, db):
 
     numbers = sorted(int(r.split("-")[1]) for (r,) in db.session.query(Donation.receipt_no))
     assert numbers == list(range(1, 25))
-    assert ledger.check() == []
+    assert integrity.check() == []

@@ -9,8 +9,8 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 from core.errors import DomainError
 from core.extensions import db
 from core.models import Role
-from funds import ledger
-from funds import services as funds
+from funds import donations as funds
+from funds import integrity, ledger
 from funds.models import Donation, DonationStatus
 from tests.conftest import _empty_tables
 from tests.factories import make_fund, make_user
@@ -38,7 +38,12 @@ class LedgerMachine(RuleBasedStateMachine):
     def _commit(self):
         db.session.commit()
 
-    @rule(target=donations, amount=AMOUNTS, fund=st.integers(0, 1), channel=st.sampled_from(["card", "alipay", "wechat_pay"]))
+    @rule(
+        target=donations,
+        amount=AMOUNTS,
+        fund=st.integers(0, 1),
+        channel=st.sampled_from(["card", "alipay", "wechat_pay"]),
+    )
     def donate_online(self, amount, fund, channel):
         target = funds.Target(self.funds[fund])
         donation = funds.create_donation(target, amount, _donor(), channel)
@@ -48,7 +53,12 @@ class LedgerMachine(RuleBasedStateMachine):
         self.expected[donation.fund_id] += amount
         return donation.id
 
-    @rule(target=donations, amount=AMOUNTS, fund=st.integers(0, 1), channel=st.sampled_from(["cash", "bank_transfer", "cheque"]))
+    @rule(
+        target=donations,
+        amount=AMOUNTS,
+        fund=st.integers(0, 1),
+        channel=st.sampled_from(["cash", "bank_transfer", "cheque"]),
+    )
     def donate_offline(self, amount, fund, channel):
         donation = funds.record_offline(self.admin, funds.Target(self.funds[fund]), amount, _donor(), channel, "REF-1")
         self._commit()
@@ -107,7 +117,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def books_balance(self):
         if not hasattr(self, "funds"):
             return
-        assert ledger.check() == []
+        assert integrity.check() == []
         figures = ledger.figures()
         for fund_id, balance in self.expected.items():
             assert figures[fund_id].balance_fen == balance

@@ -133,8 +133,22 @@ def test_reading_a_private_file_is_audited(db):
 
 
 def _child_fields(child):
-    keys = ["case_no", "legal_name", "birth_date", "gender", "guardian_name", "guardian_phone", "address",
-            "school", "category", "district", "street", "community", "alias", "notes"]
+    keys = [
+        "case_no",
+        "legal_name",
+        "birth_date",
+        "gender",
+        "guardian_name",
+        "guardian_phone",
+        "address",
+        "school",
+        "category",
+        "district",
+        "street",
+        "community",
+        "alias",
+        "notes",
+    ]
     return {k: getattr(child, k) for k in keys}
 
 
@@ -182,7 +196,7 @@ def test_overdue_claim_expires_and_wish_returns_to_the_list(db):
     with pytest.raises(InvalidTransition):
         services.expire_claim(c)
     with time_machine.travel(c.due_at + timedelta(minutes=1)):
-        from reminders.jobs import expire_overdue_claims
+        from wishes.jobs import expire_overdue_claims
 
         assert expire_overdue_claims() == 1
     db.session.refresh(c)
@@ -199,7 +213,7 @@ def test_claim_with_reported_delivery_is_not_expired(db):
     services.report_delivery(c, "donor", "送到了")
     db.session.commit()
     with time_machine.travel(c.due_at + timedelta(days=1)):
-        from reminders.jobs import expire_overdue_claims
+        from wishes.jobs import expire_overdue_claims
 
         assert expire_overdue_claims() == 0
     assert services.get_claim(c.id).status == ClaimStatus.ACTIVE

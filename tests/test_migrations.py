@@ -23,8 +23,16 @@ def test_one_active_claim_per_wish_is_enforced_by_the_database(db):
     wish = make_wish()
     claim(wish)
     db.session.add(
-        Claim(wish_id=wish.id, name="x", contact="13800000000", mode="gift", source="web", status="active",
-              due_at=utcnow(), manage_token_hash="f" * 64)
+        Claim(
+            wish_id=wish.id,
+            name="x",
+            contact="13800000000",
+            mode="gift",
+            source="web",
+            status="active",
+            due_at=utcnow(),
+            manage_token_hash="f" * 64,
+        )
     )
     try:
         db.session.flush()

@@ -9,8 +9,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.clock import utcnow
 from core.errors import InvalidTransition, ValidationError
 from core.models import AuditLog, Role
-from funds import services
-from funds.models import PaymentReview
+from payments import reviews
+from payments.models import PaymentReview
 from tests.factories import login, make_user
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
 from tests.payment_helpers import WEBHOOK_SECRET, configured, deliver, pending_donation, session_event
@@ -134,10 +134,10 @@ def test_resolving_twice_is_refused(app, db, staff):
 
     db.session.refresh(review)
     with pytest.raises(InvalidTransition):
-        services.resolve_review(admin, review, "再核实一次")
+        reviews.resolve_review(admin, review, "再核实一次")
     db.session.rollback()
     with pytest.raises(ValidationError):
-        services.resolve_review(admin, review, "x")
+        reviews.resolve_review(admin, review, "x")
     db.session.rollback()
     rows = db.session.scalars(select(AuditLog).where(AuditLog.action == "payment_review.resolved")).all()
     assert len(rows) == 1 and rows[0].note == "已核实"
@@ -155,7 +155,7 @@ def test_a_stale_copy_of_a_review_cannot_be_resolved_again(app, db, staff):
     set_committed_value(review, "resolved_at", None)
     set_committed_value(review, "resolved_by_id", None)
     with pytest.raises(InvalidTransition):
-        services.resolve_review(admin, review, "后处理")
+        reviews.resolve_review(admin, review, "后处理")
     db.session.rollback()
     db.session.refresh(review)
     assert review.resolved_by_id == other.id

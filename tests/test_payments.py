@@ -6,8 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from core.extensions import db as _db
-from funds import ledger, payments
-from funds.models import Campaign, Donation, DonationStatus, PaymentEvent, Project
+from funds import integrity
+from funds.models import Campaign, Donation, DonationStatus, Project
+from payments import gateway
+from payments.models import PaymentEvent
 from tests.factories import make_fund
 from tests.payment_helpers import FakeStripe, configured, pending_donation
 
@@ -49,13 +51,13 @@ def make_campaign(fund, **overrides):
 @pytest.mark.parametrize("channel", ["card", "alipay", "wechat_pay"])
 def test_checkout_session_carries_the_donation_and_an_idempotency_key(fake_stripe, db, channel):
     donation = pending_donation(amount_fen=8800, channel=channel)
-    url = payments.checkout_url(donation)
+    url = gateway.checkout_url(donation)
     db.session.commit()
     assert url.startswith("https://checkout.stripe.test/c/pay/cs_test_")
     [sent] = fake_stripe.requests
     assert sent["path"] == "/v1/checkout/sessions"
     assert sent["headers"]["Idempotency-Key"] == f"checkout-{donation.public_id}-v1"
-    assert sent["headers"]["Stripe-Version"] == payments.API_VERSION
+    assert sent["headers"]["Stripe-Version"] == gateway.API_VERSION
     form = sent["form"]
     assert form["client_reference_id"] == donation.public_id
     assert form["metadata[donation_id]"] == donation.public_id
@@ -131,7 +133,7 @@ def test_a_couple_pays_in_the_simulator_and_sees_the_receipt(app, simulated, cli
         assert f"/donations/{donation.public_id}/receipt.pdf" in thanks.text
         assert f"/donations/{donation.public_id}/certificate.pdf" in thanks.text
     assert db.session.scalar(select(func.count()).select_from(PaymentEvent)) == 1
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_a_declined_simulated_payment_fails_honestly(simulated, client, db):

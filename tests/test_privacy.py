@@ -16,8 +16,8 @@ import pytest
 from core import qr
 from core.clock import local_today
 from core.models import Role
+from core.outbox import Notification
 from core.urls import public_url
-from reminders.models import Notification
 from tests.factories import child_data, claim, login, make_child, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
 from wishes import services
@@ -411,7 +411,9 @@ def test_a_database_error_is_logged_without_the_values_it_quotes(app, db, caplog
     monkeypatch.setattr(wish_services, "claim_wish", refuse)
     wish = make_wish()
     with caplog.at_level("INFO"):
-        response = app.test_client().post(f"/api/v1/wishes/{wish.public_id}/claim", json={"name": "甲", "contact": "13800001234"})
+        response = app.test_client().post(
+            f"/api/v1/wishes/{wish.public_id}/claim", json={"name": "甲", "contact": "13800001234"}
+        )
     assert response.status_code == 500
     assert response.get_json()["error"]["code"] == "internal_error"
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)

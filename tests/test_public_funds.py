@@ -8,7 +8,7 @@ from core import qr
 from core.clock import local_today
 from core.models import Role
 from core.urls import public_url
-from funds import ledger, services
+from funds import donations, integrity, ledger, services
 from funds.models import Campaign, Project
 from tests.factories import make_fund, make_user, make_wish
 from tests.helpers import client_for, fast_passwords  # noqa: F401 (an autouse fixture)
@@ -43,21 +43,21 @@ def world(app, db):
     campaign = services.create_campaign(
         admin, services.CampaignInput("registry", "婚姻登记处", fund.slug, kind="couple", presets=[5200, 52000])
     )
-    donor = services.DonorInput(name="王先生", contact="13800003333")
-    services.record_offline(admin, services.resolve_target(fund=fund.slug), 50_000, donor, "cash", None)
-    gift = services.record_offline(
-        admin, services.resolve_target(project=project.slug), 30_000, donor, "bank_transfer", "B-1"
+    donor = donations.DonorInput(name="王先生", contact="13800003333")
+    donations.record_offline(admin, donations.resolve_target(fund=fund.slug), 50_000, donor, "cash", None)
+    gift = donations.record_offline(
+        admin, donations.resolve_target(project=project.slug), 30_000, donor, "bank_transfer", "B-1"
     )
-    services.record_offline(
+    donations.record_offline(
         admin,
-        services.resolve_target(campaign=campaign.slug),
+        donations.resolve_target(campaign=campaign.slug),
         52_000,
-        services.DonorInput(name="张三", contact="13800004444", partner_name="李四"),
+        donations.DonorInput(name="张三", contact="13800004444", partner_name="李四"),
         "cash",
         None,
     )
-    services.record_offline(admin, services.resolve_target(fund=other.slug), 1_000, donor, "cash", None)
-    services.refund(gift, 10_000, admin, source_key="test-refund:1")
+    donations.record_offline(admin, donations.resolve_target(fund=other.slug), 1_000, donor, "cash", None)
+    donations.refund(gift, 10_000, admin, source_key="test-refund:1")
     db.session.commit()
     return {"admin": admin, "fund": fund, "other": other, "project": project, "campaign": campaign}
 
@@ -65,7 +65,7 @@ def world(app, db):
 def test_api_funds_match_the_ledger(client, world):
     body = client.get("/api/v1/funds").get_json()
     figures = ledger.figures()
-    assert ledger.check() == []
+    assert integrity.check() == []
     by_slug = {item["slug"]: item for item in body["items"]}
     assert set(by_slug) == {"xixin-hutong", "other-fund"}
     for fund in (world["fund"], world["other"]):

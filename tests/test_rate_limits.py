@@ -34,7 +34,9 @@ def test_claims_are_limited_per_address(database_url, tmp_path, db):
     statuses = _storm(app, wishes)
     assert statuses[:3] == [201, 201, 201]
     assert statuses[3] == 429
-    response = app.test_client().post(f"/api/v1/wishes/{wishes[3]}/claim", json={"name": "甲", "contact": "13800001234"})
+    response = app.test_client().post(
+        f"/api/v1/wishes/{wishes[3]}/claim", json={"name": "甲", "contact": "13800001234"}
+    )
     assert response.get_json()["error"]["code"] == "rate_limited"
     assert "Retry-After" in response.headers
 

@@ -7,7 +7,7 @@ from pypdf import PdfReader
 
 from core.extensions import db as _db
 from core.models import Role
-from funds import services as funds
+from funds import donations as funds
 from funds.models import Campaign, CampaignKind, DonationStatus
 from funds.receipts import amount_in_words, certificate_pdf, receipt_pdf
 from tests.factories import login, make_child, make_fund, make_user
@@ -260,6 +260,6 @@ def test_my_donations_lists_only_my_own(client, admin, fund):
     assert f"/donations/{mine.public_id}/receipt.pdf" in html
     assert f"/donations/{mine.public_id}/certificate.pdf" in html
     assert "¥12" in html and f"/donations/{pending.public_id}/receipt.pdf" not in html
-    assert theirs.receipt_no not in html and "77" not in html
+    assert theirs.receipt_no not in html and "¥77" not in html
     assert "/me/donations" in client.get("/me/claims").get_data(as_text=True)
     assert DonationStatus(mine.status) == DonationStatus.SUCCEEDED

@@ -15,9 +15,10 @@ import requests
 from sqlalchemy import func, select
 
 from core.models import AuditLog
-from funds import ledger
-from funds.models import Donation, DonationStatus, Journal, PaymentEvent, PaymentReview
-from reminders.jobs import apply_payment_events
+from funds import integrity, ledger
+from funds.models import Donation, DonationStatus, Journal
+from payments.apply import apply_backlog
+from payments.models import PaymentEvent, PaymentReview
 from tests.payment_helpers import (
     WEBHOOK_SECRET,
     configured,
@@ -55,7 +56,7 @@ def test_a_paid_session_succeeds_the_donation_once(client, db):
     assert d.status == DonationStatus.SUCCEEDED and d.receipt_no and d.payment_intent_id == f"pi_{d.public_id}"
     assert count(db, PaymentEvent) == 1
     assert count(db, Journal) == 1
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 @pytest.mark.parametrize("how", ["wrong secret", "stale", "missing", "tampered body"])
@@ -97,15 +98,15 @@ def test_the_same_event_five_times_at_once_changes_the_donation_once(live_server
         t.join()
     assert sorted(answers) == [(200, "duplicate")] * 4 + [(200, "stored")]
     assert fresh(db, donation).status == DonationStatus.PENDING
-    assert apply_payment_events() == 1
-    assert apply_payment_events() == 0
+    assert apply_backlog() == 1
+    assert apply_backlog() == 0
     d = fresh(db, donation)
     assert d.status == DonationStatus.SUCCEEDED and d.version == 2
     moves = db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "donation.succeeded"))
     assert moves == 1
     assert count(db, Journal) == 1
     assert count(db, PaymentEvent) == 1
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_an_unpaid_completion_waits_for_the_async_result(client, db):
@@ -123,7 +124,7 @@ def test_an_unpaid_completion_waits_for_the_async_result(client, db):
     assert deliver(client, session_event(declined, "checkout.session.async_payment_succeeded")) == "review"
     assert fresh(db, declined).status == DonationStatus.FAILED
     assert count(db, PaymentReview) == 1
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_an_expired_session_fails_the_donation(client, db):
@@ -164,7 +165,7 @@ def test_partial_then_full_refund(client, db):
     d = fresh(db, donation)
     assert d.status == DonationStatus.REFUNDED and d.refunded_fen == 10000
     assert ledger.figures()[d.fund_id].balance_fen == 0
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 @pytest.mark.parametrize("outcome", ["won", "lost"])
@@ -182,7 +183,7 @@ def test_a_dispute_won_or_lost(client, db, outcome):
     else:
         assert d.status == DonationStatus.REFUNDED and d.refunded_fen == 10000
         assert ledger.figures()[d.fund_id].balance_fen == 0
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def _final_state(db, donation):
@@ -236,7 +237,7 @@ def test_events_in_any_order_reach_the_same_final_state(client, db, scenario):
         db.session.scalar(select(func.count()).select_from(PaymentReview).where(PaymentReview.resolved_at.is_(None)))
         == 0
     )
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_different_events_for_one_payment_at_once_book_it_once(live_server, db):
@@ -263,11 +264,11 @@ def test_different_events_for_one_payment_at_once_book_it_once(live_server, db):
         t.join()
     assert answers == [200] * len(payloads)
     db.session.rollback()
-    assert apply_payment_events() == len(payloads)
+    assert apply_backlog() == len(payloads)
     d = fresh(db, donation)
     assert d.status == DonationStatus.SUCCEEDED and d.receipt_no.endswith("-000001")
     assert count(db, Journal) == 1 and count(db, PaymentEvent) == len(payloads)
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 @pytest.mark.parametrize("payload", ["not json", "[1, 2]", '{"type": "checkout.session.completed"}'])
@@ -318,7 +319,7 @@ def test_a_refund_or_dispute_waiting_for_a_payment_that_then_fails_is_reviewed(c
     assert db.session.scalar(waiting) == 0
     open_reviews = select(func.count()).select_from(PaymentReview).where(PaymentReview.resolved_at.is_(None))
     assert db.session.scalar(open_reviews) == 2 and count(db, Journal) == 0
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_the_webhook_answers_before_the_payment_is_applied(client, db):
@@ -331,7 +332,7 @@ def test_the_webhook_answers_before_the_payment_is_applied(client, db):
     assert "We have not yet heard from the payment service" in page
     assert fresh(db, donation).status == DonationStatus.PENDING and count(db, Journal) == 0
 
-    assert apply_payment_events() == 1
+    assert apply_backlog() == 1
     d = fresh(db, donation)
     assert d.status == DonationStatus.SUCCEEDED and count(db, Journal) == 1
     page = client.get(f"/donations/{donation.public_id}?lang=en").text
@@ -366,7 +367,7 @@ def test_two_appliers_at_once_apply_every_event_once(app, client, db):
         with app.app_context():
             barrier.wait()
             try:
-                taken.append(apply_payment_events(batch=4))
+                taken.append(apply_backlog(batch=4))
             except BaseException as exc:
                 errors.append(exc)
 
@@ -384,12 +385,12 @@ def test_two_appliers_at_once_apply_every_event_once(app, client, db):
     assert receipts == list(range(1, len(donations) + 1))
     received = select(func.count()).select_from(PaymentEvent).where(PaymentEvent.outcome == "received")
     assert db.session.scalar(received) == 0
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_an_event_that_cannot_be_applied_is_reviewed_and_the_others_go_on(client, db, monkeypatch):
     from core.errors import ValidationError
-    from funds import payments
+    from payments import apply as payments
 
     def broken(stored, donation, obj):
         raise ValidationError("the dispute handler refused it")
@@ -401,12 +402,12 @@ def test_an_event_that_cannot_be_applied_is_reviewed_and_the_others_go_on(client
     post_event(client, dispute_event(first))
     post_event(client, session_event(second))
     db.session.rollback()
-    assert apply_payment_events() == 3
+    assert apply_backlog() == 3
     assert fresh(db, first).status == DonationStatus.SUCCEEDED
     assert fresh(db, second).status == DonationStatus.SUCCEEDED
     [review] = db.session.scalars(select(PaymentReview)).all()
     assert "could not be applied" in review.reason and review.resolved_at is None
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_the_scheduler_process_applies_what_the_webhook_stored(app, client, db):
@@ -470,7 +471,7 @@ def test_the_flask_view_alone_stores_an_event_once(app, client, db):
 def test_a_database_that_refuses_the_event_answers_500_and_the_redelivery_is_stored(client, db, monkeypatch, caplog):
     from sqlalchemy.exc import OperationalError
 
-    from funds import payments
+    from payments import intake as payments
 
     # What a driver can say: the row it refused. Built at run time, so no traceback's source shows it.
     driver_text = " ".join(["Failing", "row", "contains", "周先生"])

@@ -12,11 +12,14 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.clock import utcnow
 from core.errors import Conflict, ValidationError
 from core.models import AuditLog, Role
-from funds import ledger, payments, services
-from funds.models import Donation, DonationStatus, PaymentEvent, PaymentReview
-from reminders.jobs import expire_overdue_claims
+from funds import donations, integrity
+from funds.models import Donation, DonationStatus
+from payments import apply
+from payments.models import PaymentEvent, PaymentReview
 from tests.factories import login, make_fund, make_user, make_wish
 from tests.payment_helpers import WEBHOOK_SECRET, configured, deliver, session_event
+from wishes import payments as wish_payments
+from wishes.jobs import expire_overdue_claims
 from wishes.models import Claim, ClaimStatus, Wish, WishStatus
 from wishes.services import claim_due_at, expire_claim, overdue_claims
 
@@ -35,11 +38,11 @@ def money_wish(modes="money", **overrides):
 def donor(**overrides):
     data = {"name": "王女士", "contact": "wang@example.org", "display_name": "王阿姨"}
     data.update(overrides)
-    return services.DonorInput(**data)
+    return donations.DonorInput(**data)
 
 
 def paid_wish(db, wish, channel="card"):
-    donation = services.pay_for_wish(wish, donor(), channel)
+    donation = wish_payments.pay_for_wish(wish, donor(), channel)
     db.session.commit()
     return donation
 
@@ -97,7 +100,7 @@ def test_paying_in_full_through_the_simulator_keeps_the_wish(app, client, db):
     assert claim.status == ClaimStatus.ACTIVE and wish.status == WishStatus.CLAIMED
     assert abs(claim.due_at - claim_due_at(wish)) < timedelta(seconds=5)
     assert claim.due_at > utcnow() + timedelta(days=1)
-    assert ledger.check() == []
+    assert integrity.check() == []
     assert {"claim.created", "claim.awaiting_payment", "donation.created", "donation.succeeded", "claim.paid"} <= set(
         actions(db)
     )
@@ -109,7 +112,7 @@ def test_paying_in_full_through_the_simulator_keeps_the_wish(app, client, db):
 def test_the_manage_page_says_whether_the_payment_arrived(client, db):
     wish = money_wish()
     account = make_user(Role.DONOR)
-    donation = services.pay_for_wish(wish, donor(), "card", account=account)
+    donation = wish_payments.pay_for_wish(wish, donor(), "card", account=account)
     db.session.commit()
     claim = claim_of(db, donation)
     assert claim.donor_id == account.id and donation.donor_id == account.id
@@ -134,7 +137,7 @@ def test_a_declined_payment_cancels_the_claim_and_reopens_the_wish(client, db):
     assert "wish.released" in actions(db) and "claim.cancelled" in actions(db)
     thanks = client.get(f"/donations/{donation.public_id}")
     assert f'href="/donate/wish/{wish.public_id}"' in thanks.text
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_an_expired_checkout_releases_the_wish(client, db):
@@ -186,7 +189,7 @@ def test_a_payment_after_the_release_stands_and_is_reviewed(client, db):
     assert donation.public_id in review.reason and wish.public_id in review.reason
     assert review.event_id == db.session.scalar(select(PaymentEvent.event_id))
     assert "claim.paid" not in actions(db)
-    assert ledger.check() == []
+    assert integrity.check() == []
 
 
 def test_a_payment_that_lands_first_keeps_the_claim_from_expiring(db):
@@ -197,7 +200,7 @@ def test_a_payment_that_lands_first_keeps_the_claim_from_expiring(db):
     [overdue] = overdue_claims()
     stale_due = overdue.due_at
     # The payment is recorded after the job read the claim but before it expires it.
-    payments.handle_event(session_event(donation))
+    apply.handle_event(session_event(donation))
     db.session.commit()
     set_committed_value(overdue, "due_at", stale_due)
     set_committed_value(overdue, "status", ClaimStatus.ACTIVE.value)
@@ -212,7 +215,7 @@ def test_a_second_payer_while_held_gets_409_and_nothing_is_written(client, db):
     paid_wish(db, wish)
     before = (count(db, Donation), count(db, Claim), count(db, AuditLog))
     with pytest.raises(Conflict):
-        services.pay_for_wish(db.session.get(Wish, wish.id), donor(name="李先生"), "card")
+        wish_payments.pay_for_wish(db.session.get(Wish, wish.id), donor(name="李先生"), "card")
     db.session.rollback()
     response = client.post(
         f"/donate/wish/{wish.public_id}",
@@ -228,7 +231,7 @@ def test_a_second_payer_while_held_gets_409_and_nothing_is_written(client, db):
 def test_a_wish_that_cannot_be_paid_online_is_refused_with_422(client, db, case):
     wish = make_wish(modes="gift", fund=make_fund().slug) if case == "gift only" else make_wish(modes="money")
     with pytest.raises(ValidationError) as refused:
-        services.pay_for_wish(wish, donor(), "card")
+        wish_payments.pay_for_wish(wish, donor(), "card")
     assert refused.value.status == 422
     db.session.rollback()
     response = client.post(
@@ -274,3 +277,37 @@ def test_payers_racing_for_one_wish_over_http_leave_exactly_one_claim(live_serve
     assert count(db, Donation) == 1 and count(db, Claim) == 1
     claim = db.session.scalar(select(Claim))
     assert claim.donation_id == db.session.scalar(select(Donation.id)) and claim.status == ClaimStatus.ACTIVE
+
+
+def test_the_donation_api_pays_a_wish_in_full(app, client, db):
+    wish = money_wish()
+    body = {"wish": wish.public_id, "amount_fen": 16800, "name": "王女士", "contact": "wang@example.org"}
+    created = client.post("/api/v1/donations", json=body)
+    assert created.status_code == 201
+    assert created.json["donation"]["amount_fen"] == 16800 and created.json["donation"]["status"] == "pending"
+    assert "/donate/simulator/" in created.json["checkout_url"]
+    db.session.rollback()
+    claim = db.session.scalar(select(Claim).where(Claim.wish_id == wish.id))
+    assert db.session.get(Wish, wish.id).status == WishStatus.CLAIMED and claim.status == ClaimStatus.ACTIVE
+    assert claim.source == "api" and claim.donation.public_id == created.json["donation"]["id"]
+
+    taken = client.post("/api/v1/donations", json=body)
+    assert taken.status_code == 409 and taken.json["error"]["code"] == "conflict"
+
+
+def test_the_donation_api_refuses_a_wish_it_cannot_pay_and_writes_nothing(app, client, db):
+    wish = money_wish()
+    gift_only = make_wish(modes="gift", fund=wish.fund.slug, amount_fen=16800)
+    before = (count(db, Donation), count(db, Claim))
+    base = {"name": "王女士", "contact": "wang@example.org"}
+    part = client.post("/api/v1/donations", json={**base, "wish": wish.public_id, "amount_fen": 1000})
+    assert part.status_code == 422 and "16800" in part.json["error"]["fields"]["amount_fen"]
+    unknown = client.post("/api/v1/donations", json={**base, "wish": "nosuchwish00", "amount_fen": 1000})
+    assert unknown.status_code == 404
+    gift = client.post("/api/v1/donations", json={**base, "wish": gift_only.public_id, "amount_fen": 16800})
+    assert gift.status_code == 422
+    two = client.post("/api/v1/donations", json={**base, "wish": wish.public_id, "fund": "x", "amount_fen": 16800})
+    assert two.status_code == 422
+    db.session.rollback()
+    assert (count(db, Donation), count(db, Claim)) == before
+    assert db.session.get(Wish, wish.id).status == WishStatus.PUBLISHED

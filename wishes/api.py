@@ -7,8 +7,9 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, Field, StrictBool
 
 from core import cache
-from core.api import Schema, document, parse_body, parse_query
-from core.extensions import csrf, db, limiter
+from core.api import Link, Schema, api
+from core.extensions import csrf, limiter
+from core.transactions import transaction
 from core.urls import public_url
 from wishes import queries, services
 from wishes.models import ClaimSource, Wish, WishCategory, WishStatus
@@ -109,17 +110,22 @@ def claim_out(claim) -> ClaimOut:
     )
 
 
-@bp.get("/wishes")
-@document(
+@api.route(
+    bp,
     "GET",
-    "/api/v1/wishes",
+    "/wishes",
     "Published wishes, newest first, with filters and paging",
     query=WishQuery,
     responses={200: ("A page of wishes", WishList), 422: ("A filter is not valid", None)},
+    links={
+        200: {
+            "GetFirstWish": Link("get_wish", {"public_id": "$response.body#/items/0/id"}),
+            "ClaimFirstWish": Link("claim_wish", {"public_id": "$response.body#/items/0/id"}),
+        }
+    },
+    decorators=[cache.public_page],
 )
-@cache.public_page
-def list_wishes():
-    q = parse_query(WishQuery)
+def list_wishes(q: WishQuery):
     page = queries.public_wishes(
         queries.WishFilter(
             district=q.district,
@@ -139,10 +145,10 @@ def list_wishes():
     return body.model_dump(mode="json")
 
 
-@bp.get("/wishes/<public_id>")
-@document(
+@api.route(
+    bp,
     "GET",
-    "/api/v1/wishes/{public_id}",
+    "/wishes/<public_id>",
     "One public wish",
     responses={200: ("The wish", WishOut), 404: ("No such public wish", None)},
 )
@@ -150,11 +156,10 @@ def get_wish(public_id: str):
     return wish_out(services.get_public_wish(public_id)).model_dump(mode="json")
 
 
-@bp.post("/wishes/<public_id>/claim")
-@limiter.limit(lambda: current_app.config["CLAIM_RATE_LIMIT"])
-@document(
+@api.route(
+    bp,
     "POST",
-    "/api/v1/wishes/{public_id}/claim",
+    "/wishes/<public_id>/claim",
     "Claim a wish as a guest donor; the manage URL is the only way back to the claim",
     body=ClaimIn,
     responses={
@@ -165,22 +170,23 @@ def get_wish(public_id: str):
         422: ("A field is not valid", None),
         429: ("Too many claims from this address", None),
     },
+    links={201: {"GetClaimedWish": Link("get_wish", {"public_id": "$response.body#/claim/wish"})}},
+    decorators=[limiter.limit(lambda: current_app.config["CLAIM_RATE_LIMIT"])],
 )
-def claim_wish(public_id: str):
+def claim_wish(public_id: str, body: ClaimIn):
     wish = services.get_public_wish(public_id)
-    body = parse_body(ClaimIn)
-    claim, token = services.claim_wish(
-        wish,
-        services.ClaimInput(
-            name=body.name,
-            contact=body.contact,
-            display_name=body.display_name,
-            anonymous=body.anonymous,
-            mode=body.mode,
-            source=ClaimSource.API,
-        ),
-    )
-    # Built before the commit, which expires every loaded object: no reading back afterwards.
-    out = ClaimCreated(claim=claim_out(claim), manage_url=services.manage_url(token)).model_dump(mode="json")
-    db.session.commit()
+    with transaction():
+        claim, token = services.claim_wish(
+            wish,
+            services.ClaimInput(
+                name=body.name,
+                contact=body.contact,
+                display_name=body.display_name,
+                anonymous=body.anonymous,
+                mode=body.mode,
+                source=ClaimSource.API,
+            ),
+        )
+        # Built before the commit, which expires every loaded object: no reading back afterwards.
+        out = ClaimCreated(claim=claim_out(claim), manage_url=services.manage_url(token)).model_dump(mode="json")
     return out, 201

@@ -3,9 +3,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core.money import MoneyError, parse_yuan
+from core.forms import YuanField
 from wishes.models import (
     CHILD_CATEGORY_LABELS,
     GENDER_LABELS,
@@ -40,21 +40,6 @@ class ChildForm(FlaskForm):
     notes = TextAreaField(_l("Private notes"), validators=[Optional(), Length(max=2000)])
 
 
-class YuanField(StringField):
-    """A money amount typed in yuan, kept as integer fen in .fen."""
-
-    fen: int | None = None
-
-    def pre_validate(self, form):
-        self.fen = None
-        if not self.data:
-            return
-        try:
-            self.fen = parse_yuan(self.data)
-        except MoneyError:
-            raise ValidationError(_l("Give an amount in yuan, like 120 or 89.50.")) from None
-
-
 class WishForm(FlaskForm):
     title = StringField(_l("Wish"), validators=[DataRequired(), Length(min=2, max=60)])
     story = TextAreaField(
@@ -86,10 +71,6 @@ class ReasonForm(FlaskForm):
 
 class NoteForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=500)])
-
-
-class ActionForm(FlaskForm):
-    """A button that changes state: only the CSRF token."""
 
 
 class ClaimForm(FlaskForm):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import age_in_years, utcnow
 from core.extensions import db
+from core.i18n import ANONYMOUS_NAME
 from core.ids import public_id
 from core.models import User
 from core.types import UTCDateTime
@@ -142,10 +143,6 @@ class ClaimSource(enum.StrEnum):
     QR = "qr"
     API = "api"
     EVENT_PADDLE = "event_paddle"
-
-
-ANONYMOUS_NAME = _l("A caring donor")
-
 
 
 class Child(db.Model):

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 
 PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)|(?<!\d)0\d{2,3}-\d{7,8}(?!\d)")
-ID_CARD = re.compile(r"(?<![\dA-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])")
+ID_CARD = re.compile(
+    r"(?<![\dA-Za-z])\d{6}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx](?![\dA-Za-z])"
+)
 SCHOOL = re.compile(r"[\u4e00-\u9fa5A-Za-z0-9]{2,12}(?:小学|中学|学校|幼儿园|初中|高中|学院|[Ss]chool|[Aa]cademy)")
 ADDRESS = re.compile(
     r"[\u4e00-\u9fa5A-Za-z0-9]{1,12}(?:路|街|巷|弄|大道|胡同)\s*\d+\s*(?:号|弄|栋|幢|单元|室)"

@@ -5,11 +5,9 @@ along WISH_TRANSITIONS / CLAIM_TRANSITIONS with a conditional UPDATE, leaves an
 audit row, and flushes. The caller commits.
 """
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,13 +18,15 @@ from sqlalchemy.orm import selectinload
 from core import audit, cache, transitions
 from core.audit import Actor
 from core.clock import end_of_local_day, local_today, utcnow
+from core.contacts import PHONE_RE, normalise_contact
 from core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
 from core.extensions import db
 from core.ids import hash_token, new_token
 from core.models import Role, User
+from core.money import is_whole
+from core.outbox import queue_notification
 from core.urls import public_url
 from funds.models import DonationStatus, Fund
-from reminders.services import queue_notification
 from wishes.models import (
     CLAIM_TRANSITIONS,
     PUBLIC_WISH_STATUSES,
@@ -42,9 +42,6 @@ from wishes.models import (
     WishCategory,
     WishStatus,
 )
-
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 \-]{5,18}[0-9]$")
-
 
 # --- checks shared by forms, the API and services -------------------------------------------
 
@@ -73,20 +70,6 @@ def _choice(fields: dict, name: str, value, enum_cls, label) -> str:
     except ValueError:
         fields[name] = _("%(label)s is not one of the allowed values.", label=label)
         return ""
-
-
-def normalise_contact(value: str) -> tuple[str, str | None]:
-    """A phone number or an e-mail address; returns (contact, email or None)."""
-    value = (value or "").strip()
-    if "@" in value:
-        try:
-            email = validate_email(value, check_deliverability=False).normalized
-        except EmailNotValidError as exc:
-            raise ValueError(_("That e-mail address is not valid.")) from exc
-        return email, email
-    if PHONE_RE.match(value):
-        return value, None
-    raise ValueError(_("Give a mobile number or an e-mail address."))
 
 
 # --- children ---------------------------------------------------------------------------------
@@ -123,8 +106,10 @@ def _clean_child(data: dict) -> dict:
     elif birth > local_today() or birth < local_today().replace(year=local_today().year - 19):
         fields["birth_date"] = _("A child's birth date must be within the last 18 years.")
     clean["birth_date"] = birth
-    if clean["alias"] and clean["legal_name"] and (
-        clean["alias"] in clean["legal_name"] or clean["legal_name"] in clean["alias"]
+    if (
+        clean["alias"]
+        and clean["legal_name"]
+        and (clean["alias"] in clean["legal_name"] or clean["legal_name"] in clean["alias"])
     ):
         fields["alias"] = _("The public alias must not contain the child's name.")
     if fields:
@@ -210,10 +195,12 @@ def _clean_wish(data: dict) -> dict:
         "modes": _choice(fields, "modes", data.get("modes") or FulfilmentMode.GIFT, FulfilmentMode, _l("Mode")),
     }
     amount = data.get("amount_fen")
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+    if not is_whole(amount) or amount <= 0:
         fields["amount_fen"] = _("The estimated cost must be a positive amount.")
     elif amount > current_app.config["WISH_MAX_AMOUNT_FEN"]:
-        fields["amount_fen"] = _("A micro-wish may cost at most %(n)d yuan.", n=current_app.config["WISH_MAX_AMOUNT_FEN"] // 100)
+        fields["amount_fen"] = _(
+            "A micro-wish may cost at most %(n)d yuan.", n=current_app.config["WISH_MAX_AMOUNT_FEN"] // 100
+        )
     clean["amount_fen"] = amount
     needed_by = data.get("needed_by")
     if not isinstance(needed_by, date):
@@ -317,7 +304,9 @@ def reject_wish(actor: User, wish: Wish, reason: str) -> Wish:
         raise ValidationError(fields={"reason": _("Say why the wish is returned.")})
     if len(reason) > 500:
         raise ValidationError(fields={"reason": _("The reason may be at most 500 characters.")})
-    return _move_wish(wish, WishStatus.REJECTED, actor, "wish.rejected", note=reason, reject_reason=reason, vetted_by_id=actor.id)
+    return _move_wish(
+        wish, WishStatus.REJECTED, actor, "wish.rejected", note=reason, reject_reason=reason, vetted_by_id=actor.id
+    )
 
 
 def reopen_wish(actor: User, wish: Wish) -> Wish:
@@ -346,18 +335,14 @@ def get_wish(wish_id: int) -> Wish:
 
 
 def get_public_wish(public_id: str) -> Wish:
-    wish = db.session.scalar(
-        select(Wish).where(Wish.public_id == public_id, Wish.status.in_(PUBLIC_WISH_STATUSES))
-    )
+    wish = db.session.scalar(select(Wish).where(Wish.public_id == public_id, Wish.status.in_(PUBLIC_WISH_STATUSES)))
     if wish is None:
         raise NotFound(_("This wish does not exist or is no longer shown."))
     return wish
 
 
 def vetting_queue() -> list[Wish]:
-    return list(
-        db.session.scalars(select(Wish).where(Wish.status == WishStatus.SUBMITTED).order_by(Wish.submitted_at))
-    )
+    return list(db.session.scalars(select(Wish).where(Wish.status == WishStatus.SUBMITTED).order_by(Wish.submitted_at)))
 
 
 # --- claims -----------------------------------------------------------------------------------
@@ -517,8 +502,12 @@ def claim_by_token(token: str) -> Claim:
 
 
 def _move_claim(claim: Claim, to: ClaimStatus, actor: Actor, action: str, *, note=None, guard=(), **values) -> Claim:
-    refused = InvalidTransition(_("This claim is already %(status)s.", status=_claim_status_label(ClaimStatus(claim.status))))
-    return transitions.move(claim, to, CLAIM_TRANSITIONS, actor, action, note=note, guard=guard, refused=refused, **values)
+    refused = InvalidTransition(
+        _("This claim is already %(status)s.", status=_claim_status_label(ClaimStatus(claim.status)))
+    )
+    return transitions.move(
+        claim, to, CLAIM_TRANSITIONS, actor, action, note=note, guard=guard, refused=refused, **values
+    )
 
 
 def _claim_status_label(status: ClaimStatus) -> str:
@@ -636,14 +625,23 @@ def report_delivery(claim: Claim, actor: Actor, note: str, photo: str | None = N
         claim.delivery_photo = photo
     claim.delivery_reported_at = utcnow()
     db.session.flush()
-    audit.record("claim.delivery_reported", claim, actor, before=before, after={"delivery_reported": True, "photo": bool(photo)})
+    audit.record(
+        "claim.delivery_reported", claim, actor, before=before, after={"delivery_reported": True, "photo": bool(photo)}
+    )
     return claim
 
 
 def confirm_fulfilment(actor: User, claim: Claim, note: str | None = None) -> Claim:
     """The caseworker saw the gift reach the child: the wish has come true."""
     check_can_manage_child(actor, claim.wish.child)
-    _move_claim(claim, ClaimStatus.FULFILLED, actor, "claim.fulfilled", note=(note or "").strip()[:500] or None, ended_at=utcnow())
+    _move_claim(
+        claim,
+        ClaimStatus.FULFILLED,
+        actor,
+        "claim.fulfilled",
+        note=(note or "").strip()[:500] or None,
+        ended_at=utcnow(),
+    )
     _move_wish(claim.wish, WishStatus.FULFILLED, actor, "wish.fulfilled", fulfilled_at=utcnow())
     return claim
 

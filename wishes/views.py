@@ -10,14 +10,15 @@ from core.auth import roles_required
 from core.clock import utcnow
 from core.errors import Conflict, DomainError, ValidationError
 from core.extensions import db, limiter
-from core.forms_util import apply_errors, commit_form
+from core.forms import ActionForm
+from core.forms_util import apply_errors
 from core.models import Role
+from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
 from wishes import pii, queries, services
 from wishes.forms import (
-    ActionForm,
     CancelForm,
     ChildForm,
     ClaimForm,
@@ -108,16 +109,16 @@ def claim(public_id: str):
     )
     donor = current_user if current_user.is_authenticated else None
     try:
-        claim, token = services.claim_wish(wish, data, donor=donor)
-        db.session.commit()
+        with transaction():
+            claim, token = services.claim_wish(wish, data, donor=donor)
     except ValidationError as exc:
-        db.session.rollback()
         apply_errors(form, exc)
         return render_template("wishes/detail.html", wish=wish, form=form, source=_source()), 422
     except Conflict as exc:
-        db.session.rollback()
         flash(str(exc.message), "error")
-        return render_template("wishes/detail.html", wish=services.get_public_wish(public_id), form=form, source=_source()), 409
+        return render_template(
+            "wishes/detail.html", wish=services.get_public_wish(public_id), form=form, source=_source()
+        ), 409
     flash(_("Thank you! The wish is yours. Keep the link of this page: it is how you manage your claim."), "success")
     return redirect(url_for("wishes.manage_claim", token=token, new=1))
 
@@ -127,6 +128,22 @@ def wish_qr(public_id: str, fmt: str):
     wish = services.get_public_wish(public_id)
     target = public_url("wishes.detail", public_id=wish.public_id, src="qr")
     return qr.response(target, fmt)
+
+
+@bp.get("/posters/wish/<public_id>")
+def poster(public_id: str):
+    """A printable A4 or A5 page with the wish's QR code: its title and the child's public view, nothing more."""
+    wish = services.get_public_wish(public_id)
+    size = request.args.get("size") if request.args.get("size") in ("a4", "a5") else "a4"
+    return render_template(
+        "poster.html",
+        kind="wish",
+        size=size,
+        title=wish.title,
+        child=wish.child.public_view(),
+        qr_url=url_for("wishes.wish_qr", public_id=wish.public_id, fmt="svg"),
+        target=public_url("wishes.detail", public_id=wish.public_id, src="qr"),
+    )
 
 
 # --- the donor's private manage page -------------------------------------------------------------
@@ -177,8 +194,8 @@ def cancel_claim(token: str | None = None, claim_id: str | None = None):
     form = CancelForm()
     if not form.validate():
         return _manage_page(claim, ref, 422, cancel_form=form)
-    services.cancel_claim(claim, _donor_actor(claim), form.reason.data)
-    db.session.commit()
+    with transaction():
+        services.cancel_claim(claim, _donor_actor(claim), form.reason.data)
     flash(_("Your claim is cancelled and the wish is open to other donors again."), "info")
     return redirect(url_for("wishes.manage_claim", **ref))
 
@@ -191,12 +208,11 @@ def report_delivery(token: str | None = None, claim_id: str | None = None):
     if form.validate():
         photo, previous = None, claim.delivery_photo
         try:
-            if form.photo.data and form.photo.data.filename:
-                photo = save_image(form.photo.data.stream)
-            services.report_delivery(claim, _donor_actor(claim), form.note.data, photo)
-            db.session.commit()
+            with transaction():
+                if form.photo.data and form.photo.data.filename:
+                    photo = save_image(form.photo.data.stream)
+                services.report_delivery(claim, _donor_actor(claim), form.note.data, photo)
         except Exception as exc:
-            db.session.rollback()
             discard_image(photo)
             if not isinstance(exc, ValidationError):
                 raise
@@ -215,8 +231,8 @@ def attach_claim(token: str):
     claim = services.claim_by_token(token)
     if not ActionForm().validate():
         abort(400)
-    services.attach_claim(claim, current_user)
-    db.session.commit()
+    with transaction():
+        services.attach_claim(claim, current_user)
     flash(_("This claim is now kept in your account."), "success")
     return redirect(url_for("donors.my_claims"))
 
@@ -248,7 +264,7 @@ def _child_data(form: ChildForm) -> dict:
 def new_child():
     form = ChildForm()
     if form.validate_on_submit():
-        ok, child = commit_form(form, lambda: services.register_child(current_user, _child_data(form)))
+        ok, child = submit_form(form, lambda: services.register_child(current_user, _child_data(form)))
         if ok:
             flash(_("The child's file is saved."), "success")
             return redirect(url_for("wishes.child", child_id=child.id))
@@ -258,8 +274,8 @@ def new_child():
 @bp.get(f"{STAFF}/children/<int:child_id>")
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def child(child_id: int):
-    child = services.open_child_file(current_user, services.get_child(child_id))
-    db.session.commit()
+    with transaction():
+        child = services.open_child_file(current_user, services.get_child(child_id))
     return render_template("wishes/staff_child.html", child=child)
 
 
@@ -271,13 +287,13 @@ def edit_child(child_id: int):
     services.check_can_manage_child(current_user, child)
     form = ChildForm(obj=child)
     if form.validate_on_submit():
-        ok, _child = commit_form(form, lambda: services.update_child(current_user, child, _child_data(form)))
+        ok, _child = submit_form(form, lambda: services.update_child(current_user, child, _child_data(form)))
         if ok:
             flash(_("The child's file is saved."), "success")
             return redirect(url_for("wishes.child", child_id=child.id))
     elif request.method == "GET":
-        services.open_child_file(current_user, child)
-        db.session.commit()
+        with transaction():
+            services.open_child_file(current_user, child)
     return render_template("wishes/staff_child_form.html", form=form, child=child), 422 if form.errors else 200
 
 
@@ -298,13 +314,15 @@ def new_wish(child_id: int):
     services.check_can_manage_child(current_user, child)
     form = _wish_form()
     if form.validate_on_submit():
-        ok, wish = commit_form(
+        ok, wish = submit_form(
             form, lambda: services.draft_wish(current_user, child, form.data_for_service()), {"amount_fen": "amount"}
         )
         if ok:
             flash(_("The wish is saved as a draft. Submit it for vetting when it is ready."), "success")
             return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
-    return render_template("wishes/staff_wish_form.html", form=form, child=child, wish=None), 422 if form.errors else 200
+    return render_template(
+        "wishes/staff_wish_form.html", form=form, child=child, wish=None
+    ), 422 if form.errors else 200
 
 
 @bp.route(f"{STAFF}/wishes/<int:wish_id>/edit", methods=["GET", "POST"])
@@ -321,14 +339,16 @@ def edit_wish(wish_id: int):
 
         form.amount.data = fen_to_yuan_str(wish.amount_fen)
     if form.validate_on_submit():
-        ok, _wish = commit_form(
+        ok, _wish = submit_form(
             form, lambda: services.update_wish(current_user, wish, form.data_for_service()), {"amount_fen": "amount"}
         )
         if ok:
             flash(_("The draft is saved."), "success")
             return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
     warnings = pii.scan(f"{form.title.data or ''}\n{form.story.data or ''}", wish.child)
-    return render_template("wishes/staff_wish_form.html", form=form, child=wish.child, wish=wish, warnings=warnings), 422 if form.errors else 200
+    return render_template(
+        "wishes/staff_wish_form.html", form=form, child=wish.child, wish=wish, warnings=warnings
+    ), 422 if form.errors else 200
 
 
 @bp.get(f"{STAFF}/wishes")
@@ -362,14 +382,7 @@ def _staff_action(wish_id: int, action, success: str):
     form = ActionForm()
     if not form.validate():
         abort(400)
-    try:
-        action(wish)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.fields.get("reason") or exc.message), "error")
-    else:
-        flash(success, "success")
+    run_action(lambda: action(wish), success)
     return redirect(url_for("wishes.staff_wish", wish_id=wish_id))
 
 
@@ -389,7 +402,9 @@ def reopen_wish(wish_id: int):
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def withdraw_wish(wish_id: int):
     reason = request.form.get("reason", "")
-    return _staff_action(wish_id, lambda w: services.withdraw_wish(current_user, w, reason), _("The wish is withdrawn."))
+    return _staff_action(
+        wish_id, lambda w: services.withdraw_wish(current_user, w, reason), _("The wish is withdrawn.")
+    )
 
 
 @bp.post(f"{STAFF}/wishes/<int:wish_id>/close")
@@ -443,10 +458,9 @@ def _vet(wish_id: int, action, success: str):
     if not ActionForm().validate():
         abort(400)
     try:
-        action(wish)
-        db.session.commit()
+        with transaction():
+            action(wish)
     except DomainError as exc:
-        db.session.rollback()
         flash(str(exc.fields.get("reason") or exc.message), "error")
         if isinstance(exc, ValidationError):
             return _review_page(services.get_wish(wish_id), 422)
@@ -473,14 +487,7 @@ def _claim_action(claim_id: int, action, success: str):
     claim = services.get_claim(claim_id)
     if not ActionForm().validate():
         abort(400)
-    try:
-        action(claim)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-    else:
-        flash(success, "success")
+    run_action(lambda: action(claim), success)
     return redirect(url_for("wishes.staff_wish", wish_id=claim.wish_id))
 
 
@@ -488,13 +495,19 @@ def _claim_action(claim_id: int, action, success: str):
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def confirm_claim(claim_id: int):
     note = request.form.get("note", "")
-    return _claim_action(claim_id, lambda c: services.confirm_fulfilment(current_user, c, note), _("Confirmed: the wish has come true."))
+    return _claim_action(
+        claim_id, lambda c: services.confirm_fulfilment(current_user, c, note), _("Confirmed: the wish has come true.")
+    )
 
 
 @bp.post(f"{STAFF}/claims/<int:claim_id>/expire")
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def expire_claim(claim_id: int):
-    return _claim_action(claim_id, lambda c: services.expire_claim(c, current_user), _("The claim has expired and the wish is open again."))
+    return _claim_action(
+        claim_id,
+        lambda c: services.expire_claim(c, current_user),
+        _("The claim has expired and the wish is open again."),
+    )
 
 
 @bp.get(f"{STAFF}/claims/<int:claim_id>/photo")

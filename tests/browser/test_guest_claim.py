@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.clock import local_today
 from core.models import Role
-from reminders.models import Notification
+from core.outbox import Notification
 from tests.browser.helpers import assert_no_horizontal_scroll, reading
 from tests.factories import make_child, make_user, make_wish
 from wishes.models import Claim, ClaimStatus, Wish, WishStatus

@@ -1,28 +1,58 @@
-"""Queue notifications inside a transaction; deliver them after it commits."""
+"""The notification outbox: rows written in the transaction that caused them, delivered after it commits.
 
+Features queue a notification with a unique dedupe key inside their own transaction, so a
+rolled-back change sends nothing and a repeated one sends once; the scheduler's delivery
+job sends what is waiting, one commit per notification.
+"""
+
+import enum
 import logging
 import smtplib
+from datetime import datetime
 from email.message import EmailMessage
 
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
 
 from core.clock import utcnow
+from core.database import insert_for
 from core.extensions import db
-from reminders.models import Notification, NotificationStatus
+from core.types import UTCDateTime
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
 
 
+class NotificationStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Notification(db.Model):
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(254))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    #: One notification per (event, recipient) however often the event is seen.
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default=NotificationStatus.PENDING, index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 def queue_notification(*, kind: str, recipient: str, subject: str, body: str, dedupe_key: str) -> None:
     """Add to the outbox once per dedupe key; a repeat is silently ignored."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(Notification)
+        insert_for(db.session)(Notification)
         .values(
             kind=kind,
             recipient=recipient,
@@ -84,3 +114,14 @@ def deliver(notification_id: int) -> bool:
     note.sent_at = utcnow()
     db.session.flush()
     return True
+
+
+def deliver_pending() -> int:
+    """Send the outbox, one commit per notification, so a failure never resends the others."""
+    ids = pending_notifications()
+    db.session.rollback()
+    sent = 0
+    for notification_id in ids:
+        sent += deliver(notification_id)
+        db.session.commit()
+    return sent

@@ -4,32 +4,39 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.errors import Conflict, ValidationError
-from core.extensions import db
+from core.errors import ValidationError
+from core.ids import public_id
 from core.money import MoneyError, parse_yuan
-from funds import payments, services
+from core.transactions import transaction
+from funds import donations
 from funds.models import CHANNEL_LABELS, ONLINE_CHANNELS, CampaignKind, Channel, DonationStatus
-from wishes.models import Wish
-from wishes.services import get_public_wish
+from payments import apply, gateway
 
-bp = Blueprint("funds_donate", __name__)
+bp = Blueprint("payments_donate", __name__)
 
 KINDS = ("fund", "project", "campaign")
 #: Offered when a campaign names no presets of its own, in fen.
 DEFAULT_PRESETS = (2000, 5000, 10000, 20000)
 CHANNELS = [c for c in Channel if c in ONLINE_CHANNELS]
+#: Where the packages built on payments add to the thank-you page what the donation paid
+#: for: callables, registered at start-up, taking the donation and returning HTML or None.
+THANKS_SECTIONS = "payments.thanks_sections"
 
 
-def _target(kind: str, slug: str) -> services.Target:
+def channel_choices() -> list[tuple[str, str]]:
+    return [(c.value, CHANNEL_LABELS[c]) for c in CHANNELS]
+
+
+def _target(kind: str, slug: str) -> donations.Target:
     if kind not in KINDS:
         abort(404)
     try:
-        return services.resolve_target(**{kind: slug})
+        return donations.resolve_target(**{kind: slug})
     except ValidationError:
         abort(404)
 
 
-def _title(target: services.Target) -> str:
+def _title(target: donations.Target) -> str:
     if target.campaign:
         return target.campaign.title
     if target.project:
@@ -40,17 +47,17 @@ def _title(target: services.Target) -> str:
 def _render(kind, slug, target, values=None, errors=None, status=200):
     presets = (target.campaign.presets if target.campaign and target.campaign.presets else None) or DEFAULT_PRESETS
     page = render_template(
-        "funds/donate.html",
+        "payments/donate.html",
         kind=kind,
         slug=slug,
         target=target,
         title=_title(target),
         presets=presets,
         couple=bool(target.campaign and target.campaign.kind == CampaignKind.COUPLE),
-        channels=[(c.value, CHANNEL_LABELS[c]) for c in CHANNELS],
+        channels=channel_choices(),
         values=values or {"channel": Channel.CARD.value, "preset": str(presets[0]), "amount": ""},
         errors=errors or {},
-        simulated=not payments.enabled(),
+        simulated=not gateway.enabled(),
     )
     return page, status
 
@@ -75,7 +82,7 @@ def donate_post(kind: str, slug: str):
         return _render(
             kind, slug, target, values, {"amount": _("Give an amount in yuan, with at most two decimals.")}, 422
         )
-    donor = services.DonorInput(
+    donor = donations.DonorInput(
         name=values["name"],
         contact=values["contact"],
         display_name=values["display_name"] or None,
@@ -84,85 +91,23 @@ def donate_post(kind: str, slug: str):
     )
     account = current_user if current_user.is_authenticated else None
     try:
-        donation = services.create_donation(target, amount_fen, donor, values["channel"], account)
+        with transaction():
+            donation = donations.create_donation(target, amount_fen, donor, values["channel"], account)
     except ValidationError as exc:
-        db.session.rollback()
         errors = {("amount" if k == "amount_fen" else k): str(v) for k, v in exc.fields.items()}
         return _render(kind, slug, target, values, errors or {"form": str(exc.message)}, 422)
-    db.session.commit()
-    url = payments.checkout_url(donation)
-    db.session.commit()
-    return redirect(url, 303)
-
-
-# --- paying a wish in full --------------------------------------------------------------------------
-
-
-def _payable_wish(public_id: str):
-    wish = get_public_wish(public_id)
-    if not services.wish_payable(wish):
-        abort(404)
-    return wish
-
-
-def _source() -> str:
-    return "qr" if request.values.get("src") == "qr" else "web"
-
-
-def _render_wish(wish, values=None, errors=None, status=200):
-    page = render_template(
-        "funds/donate_wish.html",
-        wish=wish,
-        source=_source(),
-        channels=[(c.value, CHANNEL_LABELS[c]) for c in CHANNELS],
-        values=values or {"channel": Channel.CARD.value},
-        errors=errors or {},
-        simulated=not payments.enabled(),
-    )
-    return page, status
-
-
-@bp.get("/donate/wish/<public_id>")
-def donate_wish(public_id: str):
-    return _render_wish(_payable_wish(public_id))
-
-
-@bp.post("/donate/wish/<public_id>")
-def donate_wish_post(public_id: str):
-    wish = get_public_wish(public_id)
-    form = request.form
-    values = {key: form.get(key, "").strip() for key in ("name", "contact", "display_name", "channel")}
-    values["anonymous"] = bool(form.get("anonymous"))
-    donor = services.DonorInput(
-        name=values["name"],
-        contact=values["contact"],
-        display_name=values["display_name"] or None,
-        anonymous=values["anonymous"],
-    )
-    account = current_user if current_user.is_authenticated else None
-    try:
-        donation = services.pay_for_wish(wish, donor, values["channel"], account, source=_source())
-    except ValidationError as exc:
-        db.session.rollback()
-        errors = {("form" if k == "amount_fen" else k): str(v) for k, v in exc.fields.items()}
-        return _render_wish(get_public_wish(public_id), values, errors or {"form": str(exc.message)}, 422)
-    except Conflict as exc:
-        db.session.rollback()
-        return _render_wish(get_public_wish(public_id), values, {"form": str(exc.message)}, 409)
-    db.session.commit()
-    url = payments.checkout_url(donation)
-    db.session.commit()
-    return redirect(url, 303)
+    return redirect(gateway.start_checkout(donation), 303)
 
 
 @bp.get("/donations/<public_id>")
 def thanks(public_id: str):
     # State comes from the database alone: nothing in the return URL's query is read.
-    donation = services.get_donation(public_id)
+    donation = donations.get_donation(public_id)
+    sections = [section(donation) for section in current_app.extensions[THANKS_SECTIONS]]
     return render_template(
-        "funds/donate_thanks.html",
+        "payments/donate_thanks.html",
         donation=donation,
-        wish=db.session.get(Wish, donation.wish_id) if donation.wish_id else None,
+        sections=[s for s in sections if s],
         pending=donation.status == DonationStatus.PENDING,
         failed=donation.status == DonationStatus.FAILED,
         receipts="funds_receipts.receipt" in current_app.view_functions,
@@ -174,14 +119,14 @@ def thanks(public_id: str):
 
 
 def _simulated(donation_id: str):
-    if payments.enabled():
+    if gateway.enabled():
         abort(404)
-    return services.get_donation(donation_id)
+    return donations.get_donation(donation_id)
 
 
 @bp.get("/donate/simulator/<donation_id>")
 def simulator(donation_id: str):
-    return render_template("funds/donate_simulator.html", donation=_simulated(donation_id))
+    return render_template("payments/donate_simulator.html", donation=_simulated(donation_id))
 
 
 @bp.post("/donate/simulator/<donation_id>")
@@ -191,15 +136,13 @@ def simulator_post(donation_id: str):
         event = simulated_event(donation, "checkout.session.completed", payment_status="paid")
     else:
         event = simulated_event(donation, "checkout.session.async_payment_failed", payment_status="unpaid")
-    payments.handle_event(event)
-    db.session.commit()
-    return redirect(url_for("funds_donate.thanks", public_id=donation_id), 303)
+    with transaction():
+        apply.handle_event(event)
+    return redirect(url_for("payments_donate.thanks", public_id=donation_id), 303)
 
 
 def simulated_event(donation, event_type: str, *, payment_status: str) -> dict:
     """The event Stripe would send for this donation's Checkout Session."""
-    from core.ids import public_id
-
     session_id = donation.checkout_session_id or f"cs_sim_{donation.public_id}"
     return {
         "id": f"evt_sim_{public_id(16)}",

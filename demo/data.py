@@ -13,7 +13,11 @@ from core.clock import local_today
 from core.extensions import db
 from core.models import Role, User
 from core.services import create_user
+from funds import donations
 from funds import services as fund_services
+from funds.models import CampaignKind
+from wishes import services as wish_services
+from wishes.services import ClaimInput
 
 DEMO_PASSWORD = "weixinyuan-demo"
 
@@ -28,8 +32,16 @@ USERS = [
 ]
 
 FUNDS = [
-    ("xixin-hutong", "溪心护童专项基金", "梁溪区设立的困境儿童关爱专项基金，在婚姻登记处设立线上募捐点，新人以爱心捐赠纪念新婚。"),
-    ("dianliang-xiwang", "点亮希望专项基金", "昆山开发区“点亮希望”系列项目：为困境未成年人提供专业社工服务和多元化成长机会。"),
+    (
+        "xixin-hutong",
+        "溪心护童专项基金",
+        "梁溪区设立的困境儿童关爱专项基金，在婚姻登记处设立线上募捐点，新人以爱心捐赠纪念新婚。",
+    ),
+    (
+        "dianliang-xiwang",
+        "点亮希望专项基金",
+        "昆山开发区“点亮希望”系列项目：为困境未成年人提供专业社工服务和多元化成长机会。",
+    ),
 ]
 
 #: (district, street, community)
@@ -44,8 +56,26 @@ PLACES = [
 ]
 
 ALIASES = [
-    "小雨", "小星", "乐乐", "朵朵", "阳阳", "小宇", "甜甜", "小舟", "安安", "豆豆",
-    "小禾", "晨晨", "小满", "果果", "琪琪", "小树", "欢欢", "小川", "悦悦", "小北",
+    "小雨",
+    "小星",
+    "乐乐",
+    "朵朵",
+    "阳阳",
+    "小宇",
+    "甜甜",
+    "小舟",
+    "安安",
+    "豆豆",
+    "小禾",
+    "晨晨",
+    "小满",
+    "果果",
+    "琪琪",
+    "小树",
+    "欢欢",
+    "小川",
+    "悦悦",
+    "小北",
 ]
 CATEGORIES = ["difficulty", "left_behind", "orphaned_disabled", "unsupported", "migrant", "difficulty", "left_behind"]
 
@@ -85,11 +115,10 @@ def seed_demo(force: bool = False) -> dict | None:
 
 
 def _seed() -> dict:
-    from wishes import services as wish_services
-    from wishes.services import ClaimInput
-
     rng = random.Random(2025)
-    users = {email: create_user(email, DEMO_PASSWORD, name, roles=roles, actor="seed-demo") for email, name, roles in USERS}
+    users = {
+        email: create_user(email, DEMO_PASSWORD, name, roles=roles, actor="seed-demo") for email, name, roles in USERS
+    }
     caseworkers = [u for u in users.values() if Role.CASEWORKER in u.roles]
     supervisor = users["supervisor@demo.weixinyuan.org"]
     donor_account = users["donor@demo.weixinyuan.org"]
@@ -169,7 +198,13 @@ def _seed() -> dict:
         name, contact, display, anonymous = donors[index % len(donors)]
         claim, _token = wish_services.claim_wish(
             wish,
-            ClaimInput(name=name, contact=contact, display_name=display, anonymous=anonymous, source="event_paddle" if index % 2 else "web"),
+            ClaimInput(
+                name=name,
+                contact=contact,
+                display_name=display,
+                anonymous=anonymous,
+                source="event_paddle" if index % 2 else "web",
+            ),
             donor=donor_account if index == 0 else None,
         )
         if index < 4:
@@ -192,19 +227,41 @@ def _seed() -> dict:
 
 #: A few of the bureau's forty projects (slug, title, fund index, goal in yuan, beneficiary-visits, district).
 PROJECTS = [
-    ("kunshan-growth-classroom", "校园成长课堂", 1, 96000, 2038, "昆山开发区", "考试减压、人际互动、生命教育等主题课堂，走进辖区学校。"),
+    (
+        "kunshan-growth-classroom",
+        "校园成长课堂",
+        1,
+        96000,
+        2038,
+        "昆山开发区",
+        "考试减压、人际互动、生命教育等主题课堂，走进辖区学校。",
+    ),
     ("kunshan-peer-groups", "朋辈支持小组", 1, 40000, 600, "昆山开发区", "在学校、社区开展十类小组服务活动。"),
     ("liangxi-summer-care", "暑期关爱托管", 0, 60000, 1200, "梁溪区", "为困境儿童、留守儿童提供暑期托管与课业辅导。"),
-    ("huayang-love-house", "华阳“爱心屋”寒假走访", 0, 30000, 65, "长宁区", "寒假期间入户走访困境儿童家庭，送去慰问与安全教育。"),
+    (
+        "huayang-love-house",
+        "华阳“爱心屋”寒假走访",
+        0,
+        30000,
+        65,
+        "长宁区",
+        "寒假期间入户走访困境儿童家庭，送去慰问与安全教育。",
+    ),
     ("laoshan-mind-care", "困境儿童心理服务", 0, 80000, 500, "崂山区", "“物质+服务”的关爱模式：心理咨询与陪伴成长。"),
-    ("xianning-1plus1", "“1+1”护“慰”行动", 1, 50000, 480, "咸安区", "党员干部与孤残儿童一对一结对：每月联系，每年一次有纪念意义的活动。"),
+    (
+        "xianning-1plus1",
+        "“1+1”护“慰”行动",
+        1,
+        50000,
+        480,
+        "咸安区",
+        "党员干部与孤残儿童一对一结对：每月联系，每年一次有纪念意义的活动。",
+    ),
 ]
 
 
 def _seed_money(fund_admin, funds, donor_account, rng):
     """Projects, the registry and charity-sale campaigns, and donations through the same services."""
-    from funds.models import CampaignKind
-
     for slug, title, fund_index, goal, beneficiaries, district, summary in PROJECTS:
         fund_services.create_project(
             fund_admin,
@@ -239,24 +296,35 @@ def _seed_money(fund_admin, funds, donor_account, rng):
             presets=[2000, 5000, 10000],
         ),
     )
-    couples = [("张伟", "李娜"), ("王磊", "刘洋"), ("陈杰", "赵敏"), ("杨帆", "周婷"), ("黄浩", "吴静"), ("徐涛", "孙丽")]
-    donations = 0
+    couples = [
+        ("张伟", "李娜"),
+        ("王磊", "刘洋"),
+        ("陈杰", "赵敏"),
+        ("杨帆", "周婷"),
+        ("黄浩", "吴静"),
+        ("徐涛", "孙丽"),
+    ]
+    given = 0
     for index, (groom, bride) in enumerate(couples):
-        donor = fund_services.DonorInput(
+        donor = donations.DonorInput(
             name=groom, partner_name=bride, contact=f"1380000{index:04d}", anonymous=index == 4
         )
         # Couples at the counter pay by phone: online donations confirmed as the simulator would.
-        donation = fund_services.create_donation(fund_services.Target(funds[0], campaign=registry), 5200 + index * 2000, donor, "wechat_pay")
-        fund_services.succeed(donation, "seed-demo")
-        donations += 1
+        donation = donations.create_donation(
+            donations.Target(funds[0], campaign=registry), 5200 + index * 2000, donor, "wechat_pay"
+        )
+        donations.succeed(donation, "seed-demo")
+        given += 1
     for index, channel in enumerate(["cash", "cash", "bank_transfer", "cheque"]):
-        fund_services.record_offline(
+        donations.record_offline(
             fund_admin,
-            fund_services.Target(funds[1], campaign=sale),
+            donations.Target(funds[1], campaign=sale),
             rng.randrange(50, 500) * 100,
-            fund_services.DonorInput(name=["义卖摊位一", "义卖摊位二", "昆山某电子有限公司", "某会计师事务所"][index], contact="13900009999"),
+            donations.DonorInput(
+                name=["义卖摊位一", "义卖摊位二", "昆山某电子有限公司", "某会计师事务所"][index], contact="13900009999"
+            ),
             channel,
             None if channel == "cash" else f"REF-2025-{index:04d}",
         )
-        donations += 1
-    return len(PROJECTS), 2, donations
+        given += 1
+    return len(PROJECTS), 2, given
