@@ -3,7 +3,7 @@
 from sqlalchemy import event, func, select
 
 from core.models import AuditLog
-from reminders.models import Notification
+from core.outbox import Notification
 from tests.factories import claim, make_wish
 from wishes.models import Claim, Wish
 
