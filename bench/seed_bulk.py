@@ -28,10 +28,10 @@ def seed(n_wishes: int, n_children: int, rng: random.Random) -> dict:
     from sqlalchemy import insert, select
 
     from core.clock import local_today, utcnow
-    from core.demo import ALIASES, CATEGORIES, PLACES, WISHES
     from core.extensions import db
     from core.ids import public_id
     from core.models import Role, User, UserRole
+    from demo.data import ALIASES, CATEGORIES, PLACES, WISHES
     from funds.models import Fund
     from wishes.models import Child, Wish, WishStatus
 

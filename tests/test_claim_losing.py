@@ -1,0 +1,74 @@
+"""A losing claim attempt, on a wish someone already holds, answers 409 and writes nothing."""
+
+from sqlalchemy import event, func, select
+
+from core.models import AuditLog
+from core.outbox import Notification
+from tests.factories import claim, make_wish
+from wishes.models import Claim, Wish
+
+WRITES = ("INSERT", "UPDATE", "DELETE", "SAVEPOINT")
+
+
+def _counts(db) -> dict:
+    return {
+        model.__name__: db.session.scalar(select(func.count()).select_from(model))
+        for model in (AuditLog, Claim, Notification)
+    }
+
+
+def _statements_during(db, action) -> list[str]:
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_rest):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return seen
+
+
+def test_a_losing_attempt_answers_409_and_writes_nothing(client, db):
+    wish = make_wish()
+    claim(wish, contact="zhou@example.org")
+    wish_id, public_id, version = wish.id, wish.public_id, wish.version
+    before = _counts(db)
+    db.session.close()
+    answers = []
+
+    def attempt():
+        answers.append(
+            client.post(f"/api/v1/wishes/{public_id}/claim", json={"name": "李女士", "contact": "13800002222"})
+        )
+
+    statements = _statements_during(db, attempt)
+    response = answers[0]
+    assert response.status_code == 409
+    assert response.get_json() == {
+        "error": {"code": "conflict", "message": "这个心愿已经被其他爱心人士认领了。", "fields": {}}
+    }
+    assert [s for s in statements if s.upper().startswith(WRITES) or "pg_notify" in s] == []
+    assert _counts(db) == before
+    assert db.session.get(Wish, wish_id).version == version
+
+
+def test_a_losing_attempt_reads_the_wish_once(client, db):
+    wish = make_wish()
+    claim(wish)
+    public_id = wish.public_id
+    db.session.close()
+    answers = []
+
+    def attempt():
+        answers.append(
+            client.post(f"/api/v1/wishes/{public_id}/claim", json={"name": "李女士", "contact": "13800002222"})
+        )
+
+    statements = _statements_during(db, attempt)
+    assert answers[0].status_code == 409
+    selects = [s for s in statements if s.upper().startswith("SELECT")]
+    assert len(selects) == 1
+    assert "FROM wishes" in selects[0]
