@@ -1,6 +1,7 @@
 """JSON API plumbing: one declaration per route registers it, validates its input and describes it (OpenAPI)."""
 
 import functools
+import json
 import re
 import typing
 from dataclasses import dataclass, field
@@ -33,11 +34,52 @@ class UnsupportedMediaType(DomainError):
     code = "unsupported_media_type"
 
 
+class MalformedJson(DomainError):
+    status = 400
+    code = "invalid_json"
+
+
+#: No request schema nests more than a few levels; a deeper body is refused before it is parsed.
+MAX_JSON_DEPTH = 20
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply arrays and objects nest in a JSON text, read without parsing it (brackets in strings do not count)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def parse_body(schema: type[Schema]) -> Schema:
-    """The request's JSON body as `schema`, or a 4xx with a message per field."""
+    """The request's JSON body as `schema`, or a 4xx with a message per field.
+
+    The body is bounded before it is parsed: its size by MAX_CONTENT_LENGTH (413), its
+    depth by MAX_JSON_DEPTH (400), so no body can make the parser recurse without end.
+    """
     if not request.is_json:
         raise UnsupportedMediaType(_("Send the request body as application/json."))
-    data = request.get_json(silent=True)
+    raw = request.get_data(cache=True)
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise MalformedJson(_("The request body nests too deeply."))
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise MalformedJson(_("The request body is not valid JSON.")) from None
     if not isinstance(data, dict):
         raise ValidationError(_("The request body must be a JSON object."))
     try:

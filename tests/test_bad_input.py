@@ -75,8 +75,8 @@ GOOD_CLAIM = {"name": "周先生", "contact": "13800001111"}
 CLAIM_API_CASES = [
     ("not json", {"data": '{"name": "周先生", "contact": "13800001111"}', "content_type": "text/plain"}, 415, ()),
     ("a form post", {"data": GOOD_CLAIM}, 415, ()),
-    ("no body", {"content_type": "application/json"}, 422, ()),
-    ("broken json", {"data": '{"name": ', "content_type": "application/json"}, 422, ()),
+    ("no body", {"content_type": "application/json"}, 400, ()),
+    ("broken json", {"data": '{"name": ', "content_type": "application/json"}, 400, ()),
     ("a list", {"json": [GOOD_CLAIM]}, 422, ()),
     ("a string", {"json": "周先生"}, 422, ()),
     ("null", {"data": "null", "content_type": "application/json"}, 422, ()),
@@ -108,6 +108,8 @@ def test_claim_api_refuses_bad_input_and_writes_nothing(client, wish, case, requ
     error = assert_api_error(response, status, fields)
     if status == 415:
         assert error["code"] == "unsupported_media_type"
+    elif status == 400:
+        assert error["code"] == "invalid_json"
     else:
         assert error["code"] == "validation_error"
     assert snapshot() == before
@@ -551,3 +553,30 @@ def test_healthz_answers_503_without_a_database(tmp_path, url):
     response = broken.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] != "ok"
+
+
+@pytest.mark.parametrize("depth", [21, 1000, 100_000])
+def test_deeply_nested_json_is_a_400_and_writes_nothing(client, wish, depth, caplog):
+    before = snapshot()
+    nested = "[" * depth + "]" * depth
+    for url in (f"/api/v1/wishes/{wish.public_id}/claim", "/api/v1/donations"):
+        response = client.post(url, data=f'{{"name": {nested}}}', content_type="application/json")
+        assert assert_api_error(response, 400)["code"] == "invalid_json"
+    assert snapshot() == before
+    assert not any(record.levelname == "ERROR" for record in caplog.records)
+
+
+def test_malformed_json_is_a_400(client, wish):
+    for body in ('{"name": "a",', "{not json}", '{"name": "\\ud800"', "\xff"):
+        response = client.post(f"/api/v1/wishes/{wish.public_id}/claim", data=body, content_type="application/json")
+        assert assert_api_error(response, 400)["code"] == "invalid_json"
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(client, wish):
+    name = "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{ \\" + '"' + " ]]"
+    response = client.post(
+        f"/api/v1/wishes/{wish.public_id}/claim",
+        data='{"name": "' + name + '", "contact": "13800001111"}',
+        content_type="application/json",
+    )
+    assert response.status_code == 201
