@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.clock import utcnow
 from core.database import insert_for
 from core.extensions import db
+from core.redact import mask_email, mask_text
 from core.types import UTCDateTime
 
 logger = logging.getLogger(__name__)
@@ -72,8 +73,11 @@ def queue_notification(*, kind: str, recipient: str, subject: str, body: str, de
 def _send_email(note: Notification) -> None:
     config = current_app.config
     if not config["MAIL_SERVER"]:
-        # The embedded default: mail is printed to the log.
-        logger.info("mail", extra={"to": note.recipient, "subject": note.subject, "body": note.body})
+        # The embedded default: mail is written to the log, its secrets and addresses masked.
+        logger.info(
+            "mail",
+            extra={"to": mask_email(note.recipient), "subject": mask_text(note.subject), "body": mask_text(note.body)},
+        )
         return
     message = EmailMessage()
     message["From"] = config["MAIL_DEFAULT_SENDER"]

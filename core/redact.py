@@ -1,0 +1,27 @@
+"""Masking secrets and contact details in anything written to a log.
+
+A manage link's token is as good as the claim itself, and a donor's address or phone is
+theirs alone: neither belongs in a log line, which many people and tools read.
+"""
+
+import re
+
+_MANAGE_TOKEN = re.compile(r"(/claims/manage/)[A-Za-z0-9_\-]+")
+_EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+)")
+#: Mainland mobile numbers, with or without +86 and separators, in ASCII or full-width digits.
+_PHONE = re.compile(
+    r"(?<![0-9０-９])((?:\+?86[\s\-]?)?[1１][3-9３-９][0-9０-９])[0-9０-９\s\-]{4,9}([0-9０-９]{4})(?![0-9０-９])"
+)
+
+
+def mask_email(address: str) -> str:
+    """w***@example.org: the first character and the domain, enough to tell two apart."""
+    local, at, domain = (address or "").partition("@")
+    return f"{local[:1]}***@{domain}" if at else "***"
+
+
+def mask_text(text: str) -> str:
+    """The text with manage tokens, e-mail addresses and mobile numbers masked."""
+    text = _MANAGE_TOKEN.sub(r"\1…", text or "")
+    text = _EMAIL.sub(r"\1***@\2", text)
+    return _PHONE.sub(r"\1****\2", text)

@@ -1,0 +1,38 @@
+"""Mail written to the log, and any text masked for a log, keeps no token, address or phone number."""
+
+from sqlalchemy import select
+
+from core.outbox import Notification, deliver_pending
+from core.redact import mask_email, mask_text
+from tests.factories import make_wish
+from wishes import services
+from wishes.models import WishStatus
+
+
+def test_mask_text_hides_tokens_addresses_and_phones():
+    text = (
+        "Manage it at https://example.org/claims/manage/AbC-12_xyZ?x=1 — write to wang.li@example.org "
+        "or call 138 0013 8000, +86-13900139000 or １３９００１３９０００."
+    )
+    masked = mask_text(text)
+    for secret in ("AbC-12_xyZ", "wang.li@", "0013 8000", "13900139000", "１３９００１３９０００"):
+        assert secret not in masked
+    assert "/claims/manage/…" in masked and "w***@example.org" in masked and "138****8000" in masked
+    assert mask_text("order 2026-000123, 42 yuan") == "order 2026-000123, 42 yuan"
+    assert mask_email("wang@example.org") == "w***@example.org" and mask_email("nonsense") == "***"
+
+
+def test_mail_written_to_the_log_masks_the_manage_link_and_the_address(app, db, caplog):
+    wish = make_wish(WishStatus.PUBLISHED, modes="gift")
+    _claim, token = services.claim_wish(
+        wish, services.ClaimInput(name="王女士", contact="wang.secret@example.org", display_name="王阿姨")
+    )
+    db.session.commit()
+    assert db.session.scalar(select(Notification.id)) is not None
+    app.config["MAIL_SERVER"] = ""
+    caplog.set_level("INFO")
+    assert deliver_pending() == 1
+    logged = " ".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert "mail" in logged
+    assert token not in logged and "wang.secret@" not in logged
+    assert "w***@example.org" in logged and "/claims/manage/…" in logged
