@@ -23,6 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
     from core.logging import configure_logging
 
     configure_logging(app)
+    from core.secret_key import configure_secret_key
+
+    configure_secret_key(app)
     _init_extensions(app)
     _init_packages(app)
     if app.config["PROXY_COUNT"]:

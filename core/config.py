@@ -21,7 +21,10 @@ def _database_url() -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    #: "production" makes the site refuse unsafe settings (core/secret_key.py); anything else is development.
+    APP_ENV = os.environ.get("APP_ENV", "development")
+    #: Without it, development uses a random key kept in the instance folder; production refuses to start.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL", "")
