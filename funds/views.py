@@ -32,7 +32,7 @@ bp = Blueprint("funds", __name__)
 
 STAFF = "/staff"
 #: Where the packages built on funds put what they add to the administrator's dashboard:
-#: callables, registered at start-up, that return a piece of HTML.
+#: callables, registered at start-up, that return (template name, its values).
 DASHBOARD_PANELS = "funds.dashboard_panels"
 
 

@@ -19,7 +19,8 @@ KINDS = ("fund", "project", "campaign")
 DEFAULT_PRESETS = (2000, 5000, 10000, 20000)
 CHANNELS = [c for c in Channel if c in ONLINE_CHANNELS]
 #: Where the packages built on payments add to the thank-you page what the donation paid
-#: for: callables, registered at start-up, taking the donation and returning HTML or None.
+#: for: callables, registered at start-up, taking the donation and returning (template name,
+#: its values) or None.
 THANKS_SECTIONS = "payments.thanks_sections"
 
 

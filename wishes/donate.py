@@ -2,7 +2,6 @@
 
 from flask import Blueprint, abort, redirect, render_template, request
 from flask_login import current_user
-from markupsafe import Markup
 
 from core.errors import Conflict, ValidationError
 from core.extensions import db
@@ -70,11 +69,11 @@ def donate_wish_post(public_id: str):
     return redirect(gateway.start_checkout(donation), 303)
 
 
-def thanks_section(donation: Donation) -> Markup | None:
+def thanks_section(donation: Donation) -> tuple[str, dict] | None:
     """On the thank-you page of a donation that paid a wish: which wish, and a way to try again."""
     if donation.wish_id is None:
         return None
     wish = db.session.get(Wish, donation.wish_id)
     if wish is None:
         return None
-    return Markup(render_template("wishes/_donation_thanks.html", donation=donation, wish=wish))
+    return "wishes/_donation_thanks.html", {"donation": donation, "wish": wish}
