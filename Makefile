@@ -25,7 +25,7 @@ translations: install
 run: install translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo
-	@$(MAKE) --no-print-directory serve
+	@PAYMENT_SIMULATOR=1 DEMO_SITE=1 $(MAKE) --no-print-directory serve
 
 # The web server and the scheduler side by side. Ctrl-C or SIGTERM stops both and waits for them:
 # background jobs of a script ignore SIGINT, so the shell's trap passes a SIGTERM on to each.

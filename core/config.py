@@ -33,6 +33,10 @@ class Config:
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    #: The offline payment simulator stands in for Stripe only when switched on (`make run` does, for the demo).
+    PAYMENT_SIMULATOR = os.environ.get("PAYMENT_SIMULATOR", "0") == "1"
+    #: A demo site counts simulated donations in the public figures; any other site never does.
+    DEMO_SITE = os.environ.get("DEMO_SITE", "0") == "1"
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _int("MAIL_PORT", 25)

@@ -58,7 +58,8 @@ def _render(kind, slug, target, values=None, errors=None, status=200):
         channels=channel_choices(),
         values=values or {"channel": Channel.CARD.value, "preset": str(presets[0]), "amount": ""},
         errors=errors or {},
-        simulated=not gateway.enabled(),
+        simulated=gateway.simulating(),
+        unavailable=not gateway.available(),
     )
     return page, status
 
@@ -71,6 +72,7 @@ def donate(kind: str, slug: str):
 @bp.post("/donate/<kind>/<slug>")
 def donate_post(kind: str, slug: str):
     target = _target(kind, slug)
+    gateway.require_available()
     form = request.form
     values = {
         key: form.get(key, "").strip()
@@ -120,7 +122,7 @@ def thanks(public_id: str):
 
 
 def _simulated(donation_id: str):
-    if gateway.enabled():
+    if not gateway.simulating():
         abort(404)
     return donations.get_donation(donation_id)
 
@@ -138,6 +140,8 @@ def simulator_post(donation_id: str):
     else:
         event = simulated_event(donation, "checkout.session.async_payment_failed", payment_status="unpaid")
     with transaction():
+        # Whatever the simulator settles is marked: it proves no payment.
+        donation.simulated = True
         apply.handle_event(event)
     return redirect(url_for("payments_donate.thanks", public_id=donation_id), 303)
 

@@ -35,7 +35,8 @@ def _render_wish(wish, values=None, errors=None, status=200):
         channels=channel_choices(),
         values=values or {"channel": Channel.CARD.value},
         errors=errors or {},
-        simulated=not gateway.enabled(),
+        simulated=gateway.simulating(),
+        unavailable=not gateway.available(),
     )
     return page, status
 
@@ -48,6 +49,7 @@ def donate_wish(public_id: str):
 @bp.post("/donate/wish/<public_id>")
 def donate_wish_post(public_id: str):
     wish = services.get_public_wish(public_id)
+    gateway.require_available()
     form = request.form
     values = {key: form.get(key, "").strip() for key in ("name", "contact", "display_name", "channel")}
     values["anonymous"] = bool(form.get("anonymous"))
