@@ -56,6 +56,18 @@ def read_only():
         _write_intent.reset(token)
 
 
+def end_read_before_writing(session) -> None:
+    """Let the writes after a read under `read_only()` begin with the write lock on SQLite.
+
+    There the read began its transaction with a plain BEGIN, which cannot wait for the
+    lock when it comes to write: the read's transaction ends, and the next statement
+    begins a new one with BEGIN IMMEDIATE. A PostgreSQL transaction simply goes on. Loaded
+    objects expire with the read's transaction on SQLite: read what the writes need after this.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.rollback()
+
+
 def engine_options(uri: str) -> dict:
     # Bound values (a child's name, a phone) never appear in SQLAlchemy's error messages.
     options: dict = {"hide_parameters": True}

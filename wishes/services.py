@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -339,6 +339,26 @@ def get_public_wish(public_id: str) -> Wish:
     if wish is None:
         raise NotFound(_("This wish does not exist or is no longer shown."))
     return wish
+
+
+#: Built once: most claim attempts end after this one read (see check_claimable).
+_PUBLIC_WISH_STATUS = select(Wish.status).where(
+    Wish.public_id == bindparam("public_id"), Wish.status.in_(PUBLIC_WISH_STATUSES)
+)
+
+
+def check_claimable(public_id: str) -> None:
+    """Refuse a claim attempt on a wish that is not open, reading its status alone.
+
+    Most attempts on a popular wish lose: they get their 404 or 409 from one narrow
+    SELECT, without loading the wish, its child and its fund. A wish seen open here may
+    still be taken before the attempt writes; `claim_wish` decides that race.
+    """
+    status = db.session.execute(_PUBLIC_WISH_STATUS, {"public_id": public_id}).scalar()
+    if status is None:
+        raise NotFound(_("This wish does not exist or is no longer shown."))
+    if status != WishStatus.PUBLISHED:
+        raise Conflict(_("Someone has already claimed this wish."))
 
 
 def vetting_queue() -> list[Wish]:
