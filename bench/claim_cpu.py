@@ -116,7 +116,9 @@ def main() -> None:
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5432/bench_claim")
     parser.add_argument("--wishes", type=int, default=3000, help="published wishes to seed")
     parser.add_argument("-k", type=int, default=500, help="attempts of each kind")
-    parser.add_argument("--contact", default="13800001234", help="the donor's contact (an e-mail queues a notification)")
+    parser.add_argument(
+        "--contact", default="13800001234", help="the donor's contact (an e-mail queues a notification)"
+    )
     parser.add_argument("--rate-limit", action="store_true", help="keep flask-limiter on (with a limit never reached)")
     parser.add_argument("--profile", action="store_true", help="print cProfile's top functions")
     parser.add_argument("--top", type=int, default=25)
@@ -142,7 +144,9 @@ def main() -> None:
             print(f"--- {kind}: top {args.top} by own time")
             pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
     note = " (under cProfile: slower)" if args.profile else ""
-    print(f"database {url.split('://')[0]}, contact {args.contact}, rate limiter {'on' if args.rate_limit else 'off'}{note}")
+    print(
+        f"database {url.split('://')[0]}, contact {args.contact}, rate limiter {'on' if args.rate_limit else 'off'}{note}"
+    )
     for kind, (cpu, statements, codes) in results.items():
         print(
             f"{kind:5} {k} attempts: {cpu / k * 1000:.2f} ms CPU per attempt, "
