@@ -347,14 +347,14 @@ _PUBLIC_WISH_STATUS = select(Wish.status).where(
 )
 
 
-def check_claimable(public_id: str) -> None:
+def check_claimable(connection, public_id: str) -> None:
     """Refuse a claim attempt on a wish that is not open, reading its status alone.
 
     Most attempts on a popular wish lose: they get their 404 or 409 from one narrow
     SELECT, without loading the wish, its child and its fund. A wish seen open here may
     still be taken before the attempt writes; `claim_wish` decides that race.
     """
-    status = db.session.execute(_PUBLIC_WISH_STATUS, {"public_id": public_id}).scalar()
+    status = connection.execute(_PUBLIC_WISH_STATUS, {"public_id": public_id}).scalar()
     if status is None:
         raise NotFound(_("This wish does not exist or is no longer shown."))
     if status != WishStatus.PUBLISHED:
