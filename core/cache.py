@@ -57,6 +57,10 @@ _BUMP = text(
 #: PostgreSQL delivers a NOTIFY only when its transaction commits, and to every listener.
 _CHANNEL = "public_catalogue"
 _NOTIFY = text(f"SELECT pg_notify('{_CHANNEL}', CAST(:version AS text))")
+#: PostgreSQL: the bump and its notification in one statement, one round trip less per write.
+_BUMP_AND_NOTIFY = text(
+    f"WITH bumped AS ({_BUMP.text}) SELECT version, pg_notify('{_CHANNEL}', CAST(version AS text)) FROM bumped"
+)
 _CHANGED = "public_catalogue_changed"
 _NEW_VERSION = "public_catalogue_new_version"
 
@@ -210,9 +214,8 @@ def _bump_before_commit(session):
         return
     if session.info.get(_CHANGED) or _watched([*session.new, *session.dirty, *session.deleted]):
         connection = session.connection()
-        version = connection.execute(_BUMP, {"start": time.time_ns() // 1000}).scalar_one()
-        if connection.dialect.name == "postgresql":
-            connection.execute(_NOTIFY, {"version": version})
+        bump = _BUMP_AND_NOTIFY if connection.dialect.name == "postgresql" else _BUMP
+        version = connection.execute(bump, {"start": time.time_ns() // 1000}).scalar_one()
         session.info.pop(_CHANGED, None)
         session.info[_NEW_VERSION] = version
 

@@ -176,3 +176,18 @@ def test_another_workers_commit_reaches_this_worker_without_a_read(db):
         assert cache.current_version() == before, "an uncommitted change must not be seen"
         other.commit()
     assert _wait_for(lambda: cache.current_version() == version)
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_a_commit_here_notifies_the_other_workers_with_its_version(client, db):
+    """The bump and its NOTIFY travel in one statement; the other workers hear of it at the commit."""
+    import psycopg
+
+    wish = make_wish()
+    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute(f"LISTEN {cache._CHANNEL}")
+        _claim(client, wish)
+        notes = list(other.notifies(timeout=5, stop_after=1))
+        stored = other.execute(cache._READ).fetchone()[0]
+    assert [int(note.payload) for note in notes] == [stored]

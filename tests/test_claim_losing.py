@@ -1,5 +1,6 @@
 """A losing claim attempt, on a wish someone already holds, answers 409 and writes nothing."""
 
+import pytest
 from sqlalchemy import event, func, select
 
 from core.models import AuditLog
@@ -72,3 +73,46 @@ def test_a_losing_attempt_reads_the_wish_once(client, db):
     selects = [s for s in statements if s.upper().startswith("SELECT")]
     assert len(selects) == 1
     assert "FROM wishes" in selects[0]
+
+
+def _begins(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.upper().startswith("BEGIN")]
+
+
+@pytest.mark.sqlite_only
+def test_on_sqlite_a_losing_attempt_reads_without_the_write_lock(client, db):
+    wish = make_wish()
+    claim(wish)
+    public_id = wish.public_id
+    db.session.close()
+    answers = []
+
+    def attempt():
+        answers.append(
+            client.post(f"/api/v1/wishes/{public_id}/claim", json={"name": "李女士", "contact": "13800002222"})
+        )
+
+    statements = _statements_during(db, attempt)
+    assert answers[0].status_code == 409
+    assert _begins(statements) == ["BEGIN"]
+
+
+@pytest.mark.sqlite_only
+def test_on_sqlite_a_winning_attempt_writes_under_the_write_lock(client, db):
+    public_id = make_wish().public_id
+    db.session.close()
+    answers = []
+
+    def attempt():
+        answers.append(
+            client.post(f"/api/v1/wishes/{public_id}/claim", json={"name": "李女士", "contact": "13800002222"})
+        )
+
+    statements = _statements_during(db, attempt)
+    assert answers[0].status_code == 201
+    first_write = next(i for i, s in enumerate(statements) if s.upper().startswith(WRITES))
+    assert _begins(statements[:first_write]) == ["BEGIN", "BEGIN IMMEDIATE"]
+    # The wish the claim is written against is read inside the write transaction.
+    assert statements.index("BEGIN IMMEDIATE") < next(
+        i for i, s in enumerate(statements) if s.upper().startswith("SELECT") and "JOIN" in s.upper()
+    )

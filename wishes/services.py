@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -341,6 +341,26 @@ def get_public_wish(public_id: str) -> Wish:
     return wish
 
 
+#: Built once: most claim attempts end after this one read (see check_claimable).
+_PUBLIC_WISH_STATUS = select(Wish.status).where(
+    Wish.public_id == bindparam("public_id"), Wish.status.in_(PUBLIC_WISH_STATUSES)
+)
+
+
+def check_claimable(connection, public_id: str) -> None:
+    """Refuse a claim attempt on a wish that is not open, reading its status alone.
+
+    Most attempts on a popular wish lose: they get their 404 or 409 from one narrow
+    SELECT, without loading the wish, its child and its fund. A wish seen open here may
+    still be taken before the attempt writes; `claim_wish` decides that race.
+    """
+    status = connection.execute(_PUBLIC_WISH_STATUS, {"public_id": public_id}).scalar()
+    if status is None:
+        raise NotFound(_("This wish does not exist or is no longer shown."))
+    if status != WishStatus.PUBLISHED:
+        raise Conflict(_("Someone has already claimed this wish."))
+
+
 def vetting_queue() -> list[Wish]:
     return list(db.session.scalars(select(Wish).where(Wish.status == WishStatus.SUBMITTED).order_by(Wish.submitted_at)))
 
@@ -402,8 +422,9 @@ def claim_due_at(wish: Wish):
 def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple[Claim, str]:
     """Take a published wish for one donor; returns the claim and its private manage token.
 
-    The conditional UPDATE on the wish decides the race; the partial unique index on
-    active claims is the database's own guarantee behind it.
+    Two guards decide a race, and both must pass: the partial unique index on active
+    claims (a second active claim of the wish fails to insert) and the conditional UPDATE
+    of the wish (it moves only from the status and version this copy was loaded with).
     """
     if wish.status != WishStatus.PUBLISHED:
         raise Conflict(_("Someone has already claimed this wish."))
@@ -426,10 +447,12 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
     )
     actor = donor or "donor"
     try:
-        _move_wish(wish, WishStatus.CLAIMED, actor, "wish.claimed")
-        db.session.add(claim)
+        # The claim is inserted first so that it has its id when the two audit rows are
+        # added: they then go to the database together, as one INSERT at the commit.
         # A violation of the one-active-claim index fails the whole transaction; the caller rolls back.
+        db.session.add(claim)
         db.session.flush()
+        _move_wish(wish, WishStatus.CLAIMED, actor, "wish.claimed")
     except (Conflict, IntegrityError):
         raise Conflict(_("Someone has already claimed this wish.")) from None
     audit.record(
