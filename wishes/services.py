@@ -422,9 +422,8 @@ def claim_due_at(wish: Wish):
 def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple[Claim, str]:
     """Take a published wish for one donor; returns the claim and its private manage token.
 
-    Two guards decide a race, and both must pass: the partial unique index on active
-    claims (a second active claim of the wish fails to insert) and the conditional UPDATE
-    of the wish (it moves only from the status and version this copy was loaded with).
+    The conditional UPDATE on the wish decides the race; the partial unique index on
+    active claims is the database's own guarantee behind it.
     """
     if wish.status != WishStatus.PUBLISHED:
         raise Conflict(_("Someone has already claimed this wish."))
@@ -447,12 +446,10 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
     )
     actor = donor or "donor"
     try:
-        # The claim is inserted first so that it has its id when the two audit rows are
-        # added: they then go to the database together, as one INSERT at the commit.
-        # A violation of the one-active-claim index fails the whole transaction; the caller rolls back.
-        db.session.add(claim)
-        db.session.flush()
         _move_wish(wish, WishStatus.CLAIMED, actor, "wish.claimed")
+        db.session.add(claim)
+        # A violation of the one-active-claim index fails the whole transaction; the caller rolls back.
+        db.session.flush()
     except (Conflict, IntegrityError):
         raise Conflict(_("Someone has already claimed this wish.")) from None
     audit.record(
