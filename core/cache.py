@@ -59,7 +59,10 @@ _CHANNEL = "public_catalogue"
 _NOTIFY = text(f"SELECT pg_notify('{_CHANNEL}', CAST(:version AS text))")
 #: PostgreSQL: the bump and its notification in one statement, one round trip less per write.
 _BUMP_AND_NOTIFY = text(
-    f"WITH bumped AS ({_BUMP.text}) SELECT version, pg_notify('{_CHANNEL}', CAST(version AS text)) FROM bumped"
+    "WITH bumped AS ("
+    "INSERT INTO public_catalogue (id, version) VALUES (1, :start) "
+    "ON CONFLICT (id) DO UPDATE SET version = public_catalogue.version + 1 RETURNING version"
+    ") SELECT version, pg_notify('public_catalogue', CAST(version AS text)) FROM bumped"
 )
 _CHANGED = "public_catalogue_changed"
 _NEW_VERSION = "public_catalogue_new_version"
