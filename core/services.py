@@ -1,9 +1,11 @@
-"""Accounts: creating users, granting roles, checking a sign-in."""
+"""Accounts: creating users, granting roles, checking a sign-in, ending sessions."""
+
+import secrets
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core import audit
+from core import audit, models
 from core.errors import ValidationError
 from core.extensions import db
 from core.models import Role, User, UserRole
@@ -45,6 +47,7 @@ def grant_role(user: User, role: str, actor="system") -> User:
     if role not in user.roles:
         before = sorted(user.roles)
         user.role_rows.append(UserRole(role=role))
+        user.end_sessions()
         db.session.flush()
         audit.record("user.role_granted", user, actor, before={"roles": before}, after={"roles": sorted(user.roles)})
     return user
@@ -66,6 +69,7 @@ def set_roles(actor: User, user: User, roles) -> User:
     user.role_rows = [row for row in user.role_rows if row.role in wanted]
     for role in sorted(wanted - set(before)):
         user.role_rows.append(UserRole(role=role))
+    user.end_sessions()
     db.session.flush()
     audit.record("user.roles_set", user, actor, before={"roles": before}, after={"roles": sorted(user.roles)})
     return user
@@ -76,6 +80,7 @@ def set_active(actor: User, user: User, active: bool) -> User:
         raise ValidationError(fields={"active": _("You cannot deactivate your own account.")})
     if user.active != active:
         user.active = active
+        user.end_sessions()
         db.session.flush()
         audit.record("user.activated" if active else "user.deactivated", user, actor)
     return user
@@ -85,8 +90,42 @@ def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.created_at.desc())))
 
 
+def change_password(user: User, new_password: str, actor="self") -> User:
+    """A new password ends every session of the account, the one that changed it included."""
+    if len(new_password or "") < MIN_PASSWORD:
+        raise ValidationError(
+            fields={"password": _("The password must have at least %(n)d characters.", n=MIN_PASSWORD)}
+        )
+    user.set_password(new_password)
+    user.end_sessions()
+    db.session.flush()
+    audit.record("user.password_changed", user, actor)
+    return user
+
+
+def end_sessions(user: User) -> None:
+    """Signing out ends the account's every session, so a copied cookie is worthless afterwards."""
+    user.end_sessions()
+    db.session.flush()
+
+
+_dummy_hashes: dict = {}
+
+
+def _dummy_password_hash() -> str:
+    # Made by the same function (and so the same method and cost) as the stored hashes.
+    make = models.generate_password_hash
+    if make not in _dummy_hashes:
+        _dummy_hashes[make] = make(secrets.token_urlsafe(16))
+    return _dummy_hashes[make]
+
+
 def authenticate(email: str, password: str) -> User | None:
+    """Unknown and inactive accounts cost one password check like any other, so timing tells nothing."""
     user = find_user(email)
-    if user is None or not user.active or not user.check_password(password):
+    if user is None:
+        models.check_password_hash(_dummy_password_hash(), password or "")
+        return None
+    if not user.check_password(password or "") or not user.active:
         return None
     return user
