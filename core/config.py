@@ -72,6 +72,8 @@ class Config:
     SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_SECURE = False
     HSTS_MAX_AGE = _int("HSTS_MAX_AGE", 31_536_000)
+    #: How long the link that creates a donor account stays valid.
+    REGISTRATION_LINK_HOURS = _int("REGISTRATION_LINK_HOURS", 48)
 
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") != "0"
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"

@@ -17,24 +17,37 @@ def find_user(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def create_user(email: str, password: str, display_name: str, roles=(), actor="system", phone=None) -> User:
-    email = email.strip().lower()
+def check_account_fields(email: str, password: str | None, display_name: str, roles=()) -> dict:
+    """What is wrong with a new account's fields, leaving aside whether the e-mail is taken."""
+    email = (email or "").strip().lower()
     fields = {}
     if not email or "@" not in email or len(email) > 254:
         fields["email"] = _("Give a valid e-mail address.")
-    elif find_user(email):
-        fields["email"] = _("An account with this e-mail already exists.")
-    if len(password or "") < MIN_PASSWORD:
+    if password is not None and len(password) < MIN_PASSWORD:
         fields["password"] = _("The password must have at least %(n)d characters.", n=MIN_PASSWORD)
     if not display_name or len(display_name) > 60:
         fields["display_name"] = _("Give a name of at most 60 characters.")
     bad_roles = [r for r in roles if r not in Role.__members__.values()]
     if bad_roles:
         fields["role"] = _("Unknown role: %(roles)s", roles=", ".join(bad_roles))
+    return fields
+
+
+def create_user(
+    email: str, password: str | None, display_name: str, roles=(), actor="system", phone=None, password_hash=None
+) -> User:
+    """A new account; `password_hash` instead of `password` when the password was hashed earlier."""
+    email = email.strip().lower()
+    fields = check_account_fields(email, None if password_hash else password or "", display_name, roles)
+    if "email" not in fields and find_user(email):
+        fields["email"] = _("An account with this e-mail already exists.")
     if fields:
         raise ValidationError(fields=fields)
     user = User(email=email, display_name=display_name.strip(), phone=phone)
-    user.set_password(password)
+    if password_hash:
+        user.password_hash = password_hash
+    else:
+        user.set_password(password)
     user.role_rows = [UserRole(role=str(Role(r))) for r in dict.fromkeys(roles)]
     db.session.add(user)
     db.session.flush()
