@@ -111,3 +111,16 @@ def test_registrations_naming_one_address_are_limited_from_however_many_addresse
         for n in range(4)
     ]
     assert statuses == [302, 302, 302, 429]
+
+
+def test_the_registration_link_is_masked_in_mail_written_to_the_log(app, db, caplog):
+    import logging
+
+    from core.outbox import deliver_pending
+
+    client_for(app).post("/register", data=_form("new@example.org"))
+    token = _link(db.session.query(Notification).one()).rsplit("/", 1)[1]
+    with caplog.at_level(logging.INFO):
+        assert deliver_pending() == 1
+    body = next(r.body for r in caplog.records if r.getMessage() == "mail")
+    assert "/register/confirm/" in body and token not in body
