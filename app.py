@@ -45,7 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from pathlib import Path
 
-    from core import i18n
+    from core import i18n, sessions
     from core.auth import keep_out_of_caches
     from core.database import declare_write_intent, tune_engine
     from core.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -60,6 +60,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "core.login"
     login_manager.login_message = i18n.LOGIN_MESSAGE
     login_manager.login_message_category = "info"
+    sessions.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
     limiter.init_app(app)

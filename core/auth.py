@@ -12,9 +12,14 @@ from core.models import User
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+    """The session's "<id>:<version>" opens the account only while the version is current."""
+    user_key, _, version = user_id.partition(":")
+    if not (user_key.isdigit() and version.isdigit()):
         return None
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_key))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
 
 
 def roles_required(*roles):
@@ -50,6 +55,11 @@ def safe_next(target: str | None, default_endpoint: str = "wishes.index") -> str
         ):
             return target
     return url_for(default_endpoint)
+
+
+def account_key() -> str:
+    """The rate-limit key of the account a sign-in or sign-up form names, whatever the client address."""
+    return "account:" + (request.form.get("email") or "").strip().lower()
 
 
 def next_param() -> str | None:

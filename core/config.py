@@ -1,6 +1,7 @@
 """Configuration from the environment; every setting has a development default."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -70,7 +71,16 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+    #: "Remember me" lasts at most this long; signing out ends it at once (User.session_version).
+    REMEMBER_COOKIE_DURATION = timedelta(days=min(_int("REMEMBER_COOKIE_DAYS", 30), 30))
+    #: Both cookies' Secure flag and HSTS follow PUBLIC_BASE_URL: on when it is https (core/sessions.py).
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
+    HSTS_MAX_AGE = _int("HSTS_MAX_AGE", 31_536_000)
+    #: How long the link that creates a donor account stays valid.
+    REGISTRATION_LINK_HOURS = _int("REGISTRATION_LINK_HOURS", 48)
 
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") != "0"
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
@@ -78,6 +88,8 @@ class Config:
     #: Claims and logins per client address; a whole event hall may share one address.
     CLAIM_RATE_LIMIT = os.environ.get("CLAIM_RATE_LIMIT", "60 per minute")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
+    #: Sign-ins and sign-ups naming one e-mail address, from however many addresses they come.
+    LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")
 
     #: Reverse proxies in front of the app (nginx: 1); their X-Forwarded-* headers are trusted.
     PROXY_COUNT = _int("PROXY_COUNT", 0)

@@ -7,6 +7,8 @@ theirs alone: neither belongs in a log line, which many people and tools read.
 import re
 
 _MANAGE_TOKEN = re.compile(r"(/claims/manage/)[A-Za-z0-9_\-]+")
+#: A registration link creates an account with the password it carries (donors.services).
+_REGISTRATION_TOKEN = re.compile(r"(/register/confirm/)[A-Za-z0-9_\-.]+")
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+)")
 #: Mainland mobile numbers, with or without +86 and separators, in ASCII or full-width digits.
 _PHONE = re.compile(
@@ -21,7 +23,8 @@ def mask_email(address: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """The text with manage tokens, e-mail addresses and mobile numbers masked."""
+    """The text with manage and registration tokens, e-mail addresses and mobile numbers masked."""
     text = _MANAGE_TOKEN.sub(r"\1…", text or "")
+    text = _REGISTRATION_TOKEN.sub(r"\1…", text)
     text = _EMAIL.sub(r"\1***@\2", text)
     return _PHONE.sub(r"\1****\2", text)

@@ -2,9 +2,26 @@
 
 Flask builds a new `URLSafeTimedSerializer` for every request, session cookie or not;
 the serializer holds nothing but its keys and settings, so one per key set serves all.
+
+Behind https (PUBLIC_BASE_URL) the session and remember-me cookies are Secure and every
+answer carries HSTS. Which sessions stay valid is decided in core.auth.load_user.
 """
 
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
+
+
+def init_app(app: Flask) -> None:
+    if not app.config["PUBLIC_BASE_URL"].lower().startswith("https://"):
+        return
+    app.config["SESSION_COOKIE_SECURE"] = True
+    app.config["REMEMBER_COOKIE_SECURE"] = True
+    hsts = f"max-age={app.config['HSTS_MAX_AGE']}; includeSubDomains"
+
+    @app.after_request
+    def _strict_transport_security(response):
+        response.headers.setdefault("Strict-Transport-Security", hsts)
+        return response
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -7,7 +7,7 @@ from sqlalchemy import text
 
 from core import services
 from core.api import api, openapi_document
-from core.auth import next_param, roles_required, safe_next
+from core.auth import account_key, next_param, roles_required, safe_next
 from core.extensions import db, limiter
 from core.forms import ROLE_LABELS, LoginForm, NewUserForm, UserRolesForm
 from core.models import Role, User
@@ -28,6 +28,7 @@ def healthz():
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=account_key, methods=["POST"])
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -46,6 +47,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    services.end_sessions(current_user)
+    db.session.commit()
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("wishes.index"))
@@ -99,6 +102,9 @@ def admin_user(user_id: int):
             ),
         )
         if ok:
+            if user.id == current_user.id:
+                # A change of one's own roles ended one's sessions: this one carries on.
+                login_user(user)
             flash(_("Saved."), "success")
             return redirect(url_for("core.admin_users"))
     return render_template("core/admin_user.html", user=user, form=form), 422 if form.errors else 200

@@ -3,9 +3,11 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
+from flask_wtf import FlaskForm
 
+from core.auth import account_key
 from core.extensions import limiter
-from core.transactions import submit_form
+from core.transactions import submit_form, transaction
 from donors import services
 from donors.forms import RegisterForm
 from funds import queries as fund_queries
@@ -17,14 +19,15 @@ bp = Blueprint("donors", __name__)
 
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=account_key, methods=["POST"])
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("donors.my_claims"))
     form = RegisterForm()
     if form.validate_on_submit():
-        ok, user = submit_form(
+        ok, _result = submit_form(
             form,
-            lambda: services.register_donor(
+            lambda: services.start_registration(
                 email=form.email.data,
                 password=form.password.data,
                 display_name=form.display_name.data,
@@ -33,10 +36,33 @@ def register():
             ),
         )
         if ok:
-            login_user(user)
-            flash(_("Welcome! Claims you make while signed in are kept here."), "success")
-            return redirect(url_for("donors.my_claims"))
+            return redirect(url_for("donors.registration_sent"))
     return render_template("donors/register.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/register/sent")
+def registration_sent():
+    return render_template("donors/register_sent.html")
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token: str):
+    # A GET only shows the button: mail scanners that fetch links must not create the account.
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        return render_template("donors/register_confirm.html", form=form)
+    try:
+        with transaction():
+            user = services.confirm_registration(token)
+    except services.RegistrationLinkInvalid as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for("donors.register"))
+    if user is None:
+        flash(_("This account has been created already. Please sign in."), "info")
+        return redirect(url_for("core.login"))
+    login_user(user)
+    flash(_("Welcome! Claims you make while signed in are kept here."), "success")
+    return redirect(url_for("donors.my_claims"))
 
 
 @bp.get("/me/claims")
