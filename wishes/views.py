@@ -93,27 +93,36 @@ def _categories() -> list[tuple[str, str]]:
     return [(category.value, _formatted(locale, "category", category.value)) for category in WishCategory]
 
 
-def _cards(rows) -> list[Card]:
+def _cards(rows) -> list[Markup]:
+    """The cards of the list page as HTML, each rendered once per content, locale and date.
+
+    A card shows nothing but its row (the wish and its child, as read for this very request),
+    the locale's labels and formats, and the child's age on the local date; those are the
+    cache key, so a card is rendered again as soon as anything it shows has changed (a
+    claim, an edit of the wish or of its child), and a page rendered after a claim renders
+    only the card that moved into it."""
     locale = str(get_locale())
-    who = _("%(alias)s, %(age)d years old")
-    needed_by = _("needed by %(date)s")
     today = local_today()
     # Every card links to the same route; build its URL once rather than once a card.
     detail = url_for("wishes.detail", public_id="-")[:-1]
-    return [
-        Card(
-            href=detail + quote(row.public_id, safe=""),
-            category=_formatted(locale, "category", row.category),
-            title=row.title,
-            who=f"{who % {'alias': row.alias, 'age': age_in_years(row.birth_date, today)}} · "
-            f"{catalogue.public_place(row.district, row.street)}",
-            amount=_formatted(locale, "money", row.amount_fen, row.currency),
-            needed_by=needed_by % {"date": _formatted(locale, "date", row.needed_by)},
-            status=row.status,
-            status_label=_formatted(locale, "status", row.status),
-        )
-        for row in rows
-    ]
+    return [_card_html(locale, today, detail, row) for row in rows]
+
+
+@lru_cache(maxsize=4096)
+def _card_html(locale: str, today, detail: str, row) -> Markup:
+    # `row` is a row of queries.public_cards: it hashes and compares as the tuple of its values.
+    card = Card(
+        href=detail + quote(row.public_id, safe=""),
+        category=_formatted(locale, "category", row.category),
+        title=row.title,
+        who=f"{_('%(alias)s, %(age)d years old') % {'alias': row.alias, 'age': age_in_years(row.birth_date, today)}}"
+        f" · {catalogue.public_place(row.district, row.street)}",
+        amount=_formatted(locale, "money", row.amount_fen, row.currency),
+        needed_by=_("needed by %(date)s") % {"date": _formatted(locale, "date", row.needed_by)},
+        status=row.status,
+        status_label=_formatted(locale, "status", row.status),
+    )
+    return Markup(current_app.jinja_env.get_template("wishes/_card.html").render(card=card))
 
 
 def _catalogue_gettext() -> dict:
