@@ -110,7 +110,7 @@ def _cards(rows) -> list[Markup]:
 
 @lru_cache(maxsize=4096)
 def _card_html(locale: str, today, detail: str, row) -> Markup:
-    # `row` is a row of queries.public_cards: it hashes and compares as the tuple of its values.
+    # `row` is a queries.CardRow: it hashes and compares as the tuple of its values.
     card = Card(
         href=detail + quote(row.public_id, safe=""),
         category=_formatted(locale, "category", row.category),
