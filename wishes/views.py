@@ -163,16 +163,39 @@ def index():
         sort=request.args.get("sort") if request.args.get("sort") in queries.SORTS else "newest",
     )
     page = queries.public_cards(f, _int_arg("page", 1, hi=100_000), current_app.config["PUBLIC_PAGE_SIZE"])
+    list_url = url_for("wishes.index")
+    filters = _filters_html(
+        str(get_locale()), list_url, f, request.args.get("max_yuan", ""), queries.public_districts()
+    )
     return render_template(
         "wishes/index.html",
         page=page,
         cards=_cards(page.items),
-        categories=_categories(),
         filter=f,
-        districts=queries.public_districts(),
+        filters=filters,
+        list_url=list_url,
         counts=queries.public_counts(),
-        sorts=queries.SORTS,
         **_catalogue_gettext(),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _filters_html(locale: str, list_url: str, f: queries.WishFilter, max_yuan: str, districts) -> Markup:
+    """The filter form, rendered once per locale, filter and district menu.
+
+    It shows neither counts nor wishes, so it outlives claims: the district menu changes only
+    when a place gains its first public wish or loses its last. The request's locale is the
+    key's, so its catalogue is the one to render with."""
+    template = current_app.jinja_env.get_template("wishes/_filters.html")
+    return Markup(
+        template.render(
+            list_url=list_url,
+            filter=f,
+            max_yuan=max_yuan,
+            districts=districts,
+            categories=_categories(),
+            **_catalogue_gettext(),
+        )
     )
 
 

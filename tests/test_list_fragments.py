@@ -1,8 +1,10 @@
-"""The list page's cards are rendered once per content (wishes/views.py `_card_html`): a page
-shows every change to a wish or its child at once, with the response cache off as with it on."""
+"""The list page's cards and filter form are rendered once per content (wishes/views.py
+`_card_html`, `_filters_html`): a page shows every change to a wish, its child or the
+district menu at once, with the response cache off as with it on."""
 
 import re
 from datetime import date, timedelta
+from urllib.parse import quote
 
 import pytest
 
@@ -88,3 +90,26 @@ def test_each_language_gets_its_own_card(client, db, app):
         assert _cards(client.get("/?lang=zh_CN").text)[0] == chinese
     finally:
         app.config["RESPONSE_CACHE"] = True
+
+
+def test_the_district_menu_follows_the_places_at_once(client, db, response_cache):
+    wish = make_wish()
+    assert '<option value="梁溪区江海街道"' in client.get("/").text
+    assert '<option value="崂山区王哥庄街道"' not in client.get("/").text
+    other = make_wish(child=make_child(district="崂山区", street="王哥庄街道"))
+    assert '<option value="崂山区王哥庄街道"' in client.get("/").text
+    services.withdraw_wish(other.created_by, other, "孩子已搬家")
+    db.session.commit()
+    assert '<option value="崂山区王哥庄街道"' not in client.get("/").text
+    assert wish.public_id in client.get("/").text
+
+
+def test_the_filter_form_shows_the_requests_own_choices(client, db, response_cache):
+    make_wish()
+    page = client.get("/?district=" + quote("梁溪区江海街道") + "&category=study&sort=cost_asc&max_yuan=%3Cb%3E").text
+    assert '<option value="梁溪区江海街道" selected>' in page
+    assert '<option value="study" selected>' in page
+    assert '<option value="cost_asc" selected>' in page
+    assert 'value="&lt;b&gt;"' in page and "<b>" not in page
+    plain = client.get("/").text
+    assert "selected>" not in plain.split('<select name="district">')[1].split("</select>")[0]
