@@ -210,12 +210,13 @@ def _card_rows(shape: tuple, sort: str, values: dict) -> list[CardRow]:
     return [CardRow._make(row) for row in rows]
 
 
-def public_cards(f: WishFilter, page: int, per_page: int) -> Page:
-    """A page of public wishes as plain rows of what a card shows, for the list page.
+def public_cards(f: WishFilter, page: int, per_page: int, summary: catalogue.Summary | None = None) -> Page:
+    """A page of public wishes as plain rows of what a card shows, for the list page, which
+    passes the catalogue summary it shows as well.
 
     Rows rather than models through the ORM: building twelve Wish and Child objects cost the
     page more than its query did."""
-    where = _where(f, catalogue.summary())
+    where = _where(f, summary or catalogue.summary())
     total = where.total
     if total is None:
         total = _rows(_count(where.shape), where.values)[0][0]

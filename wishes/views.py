@@ -40,17 +40,17 @@ from wishes.models import WISH_CATEGORY_LABELS, WISH_STATUS_LABELS, ClaimSource,
 bp = Blueprint("wishes", __name__)
 
 
-def _int_arg(name: str, default: int | None = None, *, lo: int = 1, hi: int = 10**9) -> int | None:
-    value = request.args.get(name, "")
+def _int_arg(name: str, default: int | None = None, *, lo: int = 1, hi: int = 10**9, args=None) -> int | None:
+    value = (request.args if args is None else args).get(name, "")
     if not value.isdigit():
         return default
     return max(lo, min(hi, int(value)))
 
 
-def _yuan_arg(name: str) -> int | None:
+def _yuan_arg(name: str, args=None) -> int | None:
     from core.money import MoneyError, parse_yuan
 
-    value = request.args.get(name, "").strip()
+    value = (request.args if args is None else args).get(name, "").strip()
     if not value:
         return None
     try:
@@ -151,22 +151,24 @@ def _catalogue_gettext() -> dict:
 @bp.get("/wishes")
 @cache.public_page
 def index():
-    status = request.args.get("status", WishStatus.PUBLISHED)
+    # A plain dict: a MultiDict answers a missing key by raising and catching an exception.
+    args = request.args.to_dict()
+    status = args.get("status", WishStatus.PUBLISHED)
     if status not in (WishStatus.PUBLISHED, WishStatus.CLAIMED, WishStatus.FULFILLED):
         status = WishStatus.PUBLISHED
     f = queries.WishFilter(
-        district=request.args.get("district") or None,
-        street=request.args.get("street") or None,
-        category=request.args.get("category") or None,
+        district=args.get("district") or None,
+        street=args.get("street") or None,
+        category=args.get("category") or None,
         status=status,
-        max_amount_fen=_yuan_arg("max_yuan"),
-        sort=request.args.get("sort") if request.args.get("sort") in queries.SORTS else "newest",
+        max_amount_fen=_yuan_arg("max_yuan", args),
+        sort=args.get("sort") if args.get("sort") in queries.SORTS else "newest",
     )
-    page = queries.public_cards(f, _int_arg("page", 1, hi=100_000), current_app.config["PUBLIC_PAGE_SIZE"])
+    summary = catalogue.summary()
+    page_number = _int_arg("page", 1, hi=100_000, args=args)
+    page = queries.public_cards(f, page_number, current_app.config["PUBLIC_PAGE_SIZE"], summary)
     list_url = url_for("wishes.index")
-    filters = _filters_html(
-        str(get_locale()), list_url, f, request.args.get("max_yuan", ""), queries.public_districts()
-    )
+    filters = _filters_html(str(get_locale()), list_url, f, args.get("max_yuan", ""), summary.districts)
     return render_template(
         "wishes/index.html",
         page=page,
@@ -174,7 +176,7 @@ def index():
         filter=f,
         filters=filters,
         list_url=list_url,
-        counts=queries.public_counts(),
+        counts=summary.counts,
         **_catalogue_gettext(),
     )
 
