@@ -16,7 +16,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import String, and_, cast, false, func, null, or_, select, union_all
+from sqlalchemy import String, and_, bindparam, cast, false, func, null, or_, select, union_all
 
 from core import cache
 from core.extensions import db
@@ -99,18 +99,33 @@ class Summary:
         )
 
 
-def place_condition(places: frozenset[Place]):
-    """SQL for "the child lives in one of these places", on the children table."""
-    if not places:
-        return false()
+def place_values(places: frozenset[Place]) -> tuple[tuple[int, ...], dict[str, str]]:
+    """The values of a place filter for `place_condition`: the condition's shape (how many
+    streets each district has, districts in order) and the named values that fill it."""
     streets: dict[str, list[str]] = defaultdict(list)
     for district, street in places:
         streets[district].append(street)
+    shape, values = [], {}
+    for i, (district, names) in enumerate(sorted(streets.items())):
+        shape.append(len(names))
+        values[f"district_{i}"] = district
+        values.update({f"street_{i}_{j}": name for j, name in enumerate(sorted(names))})
+    return tuple(shape), values
+
+
+def place_condition(shape: tuple[int, ...]):
+    """SQL for "the child lives in one of these places", on the children table, with the
+    named parameters that `place_values` fills; the same SQL for every filter of one shape."""
+    if not shape:
+        return false()
     children = Child.__table__.c
     return or_(
         *(
-            and_(children.district == district, children.street.in_(sorted(names)))
-            for district, names in sorted(streets.items())
+            and_(
+                children.district == bindparam(f"district_{i}"),
+                children.street.in_([bindparam(f"street_{i}_{j}") for j in range(streets)]),
+            )
+            for i, streets in enumerate(shape)
         )
     )
 

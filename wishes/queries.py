@@ -1,8 +1,12 @@
 """Read-only queries behind the public list and the API."""
 
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from typing import NamedTuple
 
-from sqlalchemy import false, func, select
+from sqlalchemy import bindparam, false, func, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import contains_eager, lazyload, selectinload
 
 from core.extensions import db
@@ -55,32 +59,62 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
-def _where(f: WishFilter, summary: catalogue.Summary) -> tuple[list, bool, int | None]:
-    """The conditions of a filter, whether they need the children table, and the total
-    when the catalogue summary already knows it (every filter but the amounts)."""
+class _Where(NamedTuple):
+    #: What the conditions' SQL depends on: which filters are set, and the place filter's shape.
+    shape: tuple
+    #: The named values of the conditions' parameters.
+    values: dict
+    #: The total when the catalogue summary already knows it (every filter but the amounts).
+    total: int | None
+
+
+def _where(f: WishFilter, summary: catalogue.Summary) -> _Where:
+    """A filter as the shape of its conditions (`_conditions`) and the values that fill them."""
     if f.status not in PUBLIC_WISH_STATUSES:
-        return [false()], False, 0
-    conditions = [_wishes.status == f.status]
+        return _Where((False,), {}, 0)
+    values: dict = {"status": f.status}
     category = f.category if f.category in WishCategory.__members__.values() else None
     if category:
-        conditions.append(_wishes.category == category)
+        values["category"] = category
     # The place is the child's, as every public answer shows it, never a copy on the wish.
     places = summary.places_for(f.district, f.street)
+    place_shape = None
+    if places is not None:
+        place_shape, place_values = catalogue.place_values(places)
+        values.update(place_values)
+    if f.max_amount_fen is not None:
+        values["max_amount_fen"] = f.max_amount_fen
+    if f.min_amount_fen is not None:
+        values["min_amount_fen"] = f.min_amount_fen
+    shape = (True, bool(category), place_shape, f.max_amount_fen is not None, f.min_amount_fen is not None)
+    known = f.max_amount_fen is None and f.min_amount_fen is None
+    return _Where(shape, values, summary.total(f.status, places, category) if known else None)
+
+
+@lru_cache(maxsize=512)
+def _conditions(shape: tuple) -> tuple:
+    """The SQL conditions of one shape of filter, with named parameters: built once per shape,
+    since composing them cost the list more than running its query."""
+    if not shape[0]:
+        return (false(),)
+    _public, category, places, max_amount, min_amount = shape
+    conditions = [_wishes.status == bindparam("status")]
+    if category:
+        conditions.append(_wishes.category == bindparam("category"))
     if places is not None:
         conditions.append(catalogue.place_condition(places))
-    if f.max_amount_fen is not None:
-        conditions.append(_wishes.amount_fen <= f.max_amount_fen)
-    if f.min_amount_fen is not None:
-        conditions.append(_wishes.amount_fen >= f.min_amount_fen)
-    known = f.max_amount_fen is None and f.min_amount_fen is None
-    return conditions, places is not None, summary.total(f.status, places, category) if known else None
+    if max_amount:
+        conditions.append(_wishes.amount_fen <= bindparam("max_amount_fen"))
+    if min_amount:
+        conditions.append(_wishes.amount_fen >= bindparam("min_amount_fen"))
+    return tuple(conditions)
 
 
-def _count(conditions: list, by_place: bool):
+def _count(shape: tuple):
     query = select(func.count()).select_from(Wish.__table__)
-    if by_place:
+    if shape[0] and shape[2] is not None:
         query = query.join(Child.__table__, _children.id == _wishes.child_id)
-    return query.where(*conditions)
+    return query.where(*_conditions(shape))
 
 
 def _window(query, f: WishFilter, page: int, per_page: int):
@@ -89,62 +123,118 @@ def _window(query, f: WishFilter, page: int, per_page: int):
 
 def public_wishes(f: WishFilter, page: int, per_page: int) -> Page:
     """A page of public wishes as models, for the API."""
-    conditions, by_place, total = _where(f, catalogue.summary())
+    where = _where(f, catalogue.summary())
+    total = where.total
     if total is None:
-        total = db.session.scalar(_count(conditions, by_place))
+        total = db.session.scalar(_count(where.shape), where.values)
     # The list joins only the child, and loads the claims in one more query where a wish
     # names the donor.
     query = (
         select(Wish)
         .join(Child, Child.id == Wish.child_id)
-        .where(*conditions)
+        .where(*_conditions(where.shape))
         .options(contains_eager(Wish.child), lazyload(Wish.fund))
     )
     if f.status in (WishStatus.FULFILLED, WishStatus.CLOSED):
         query = query.options(selectinload(Wish.claims))
-    items = db.session.scalars(_window(query, f, page, per_page))
+    items = db.session.scalars(_window(query, f, page, per_page), where.values)
     return Page(list(items), page, per_page, total)
 
 
-#: What a card on the list page shows. Built once: composing a select of eleven columns
-#: costs more than running it.
-_CARDS = select(
-    _wishes.public_id,
-    _wishes.title,
-    _wishes.category,
-    _wishes.amount_fen,
-    _wishes.currency,
-    _wishes.needed_by,
-    _wishes.status,
-    _children.alias,
-    _children.birth_date,
-    _children.district,
-    _children.street,
-).join(Child.__table__, _children.id == _wishes.child_id)
+class CardRow(NamedTuple):
+    """What a wish card on the list page shows, as read: the wish and its child."""
+
+    public_id: str
+    title: str
+    category: str
+    amount_fen: int
+    currency: str
+    needed_by: date
+    status: str
+    alias: str
+    birth_date: date
+    district: str
+    street: str
 
 
-def _rows(statement) -> list:
+#: The children's columns among them; the others are the wish's.
+_CHILD_FIELDS = ("alias", "birth_date", "district", "street")
+_CARD_COLUMNS = tuple((_children if name in _CHILD_FIELDS else _wishes)[name] for name in CardRow._fields)
+
+
+@lru_cache(maxsize=512)
+def _card_query(shape: tuple, sort: str):
+    """The card query of one shape of filter and one sort, with named parameters; built once."""
+    return (
+        select(*_CARD_COLUMNS)
+        .join(Child.__table__, _children.id == _wishes.child_id)
+        .where(*_conditions(shape))
+        .order_by(*SORTS[sort])
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+
+
+@lru_cache(maxsize=512)
+def _driver_sql(dialect, shape: tuple, sort: str) -> str:
+    return _card_query(shape, sort).compile(dialect=dialect).string
+
+
+def _card_rows(shape: tuple, sort: str, values: dict) -> list[CardRow]:
+    """The card rows of one page.
+
+    On PostgreSQL the query runs on a pooled connection through the driver, in autocommit (one
+    statement reads one snapshot anyway): its SQL is compiled once per shape and sort, and
+    SQLAlchemy's execution layer (cache key, execution context, result) cost this page more
+    than the query did. The columns are plain strings, integers and dates, which the driver
+    returns as SQLAlchemy would. SQLite reads in process, through the request's session."""
+    engine = db.engine
+    if engine.dialect.name != "postgresql":
+        return [CardRow._make(row) for row in db.session.connection().execute(_card_query(shape, sort), values)]
+    sql = _driver_sql(engine.dialect, shape, sort)
+    connection = engine.raw_connection()
+    try:
+        driver = connection.driver_connection
+        driver.autocommit = True
+        try:
+            rows = driver.execute(sql, values).fetchall()
+        finally:
+            driver.autocommit = False
+    except engine.dialect.loaded_dbapi.Error as error:
+        connection.invalidate()
+        raise DBAPIError.instance(
+            sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True, dialect=engine.dialect
+        ) from error
+    finally:
+        connection.close()
+    return [CardRow._make(row) for row in rows]
+
+
+def public_cards(f: WishFilter, page: int, per_page: int, summary: catalogue.Summary | None = None) -> Page:
+    """A page of public wishes as plain rows of what a card shows, for the list page, which
+    passes the catalogue summary it shows as well.
+
+    Rows rather than models through the ORM: building twelve Wish and Child objects cost the
+    page more than its query did."""
+    where = _where(f, summary or catalogue.summary())
+    total = where.total
+    if total is None:
+        total = _rows(_count(where.shape), where.values)[0][0]
+    sort = f.sort if f.sort in SORTS else "newest"
+    rows = _card_rows(where.shape, sort, {**where.values, "limit": per_page, "offset": (page - 1) * per_page})
+    return Page(rows, page, per_page, total)
+
+
+def _rows(statement, values: dict) -> list:
     """The rows of one read-only statement.
 
     On PostgreSQL on an autocommit connection: one statement reads one snapshot anyway, and
     the request's session would wrap it in a BEGIN and a ROLLBACK, two more round trips and
     most of SQLAlchemy's cost for this page. SQLite reads in process, through the session."""
     if db.engine.dialect.name != "postgresql":
-        return db.session.connection().execute(statement).all()
+        return db.session.connection().execute(statement, values).all()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(statement).all()
-
-
-def public_cards(f: WishFilter, page: int, per_page: int) -> Page:
-    """A page of public wishes as plain rows of what a card shows, for the list page.
-
-    Rows rather than models through the ORM: building twelve Wish and Child objects cost the
-    page more than its query did."""
-    conditions, by_place, total = _where(f, catalogue.summary())
-    if total is None:
-        total = _rows(_count(conditions, by_place))[0][0]
-    rows = _rows(_window(_CARDS.where(*conditions), f, page, per_page))
-    return Page(rows, page, per_page, total)
+        return connection.execute(statement, values).all()
 
 
 def public_districts() -> tuple[catalogue.District, ...]:

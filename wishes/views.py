@@ -40,17 +40,17 @@ from wishes.models import WISH_CATEGORY_LABELS, WISH_STATUS_LABELS, ClaimSource,
 bp = Blueprint("wishes", __name__)
 
 
-def _int_arg(name: str, default: int | None = None, *, lo: int = 1, hi: int = 10**9) -> int | None:
-    value = request.args.get(name, "")
+def _int_arg(name: str, default: int | None = None, *, lo: int = 1, hi: int = 10**9, args=None) -> int | None:
+    value = (request.args if args is None else args).get(name, "")
     if not value.isdigit():
         return default
     return max(lo, min(hi, int(value)))
 
 
-def _yuan_arg(name: str) -> int | None:
+def _yuan_arg(name: str, args=None) -> int | None:
     from core.money import MoneyError, parse_yuan
 
-    value = request.args.get(name, "").strip()
+    value = (request.args if args is None else args).get(name, "").strip()
     if not value:
         return None
     try:
@@ -93,27 +93,36 @@ def _categories() -> list[tuple[str, str]]:
     return [(category.value, _formatted(locale, "category", category.value)) for category in WishCategory]
 
 
-def _cards(rows) -> list[Card]:
+def _cards(rows) -> list[Markup]:
+    """The cards of the list page as HTML, each rendered once per content, locale and date.
+
+    A card shows nothing but its row (the wish and its child, as read for this very request),
+    the locale's labels and formats, and the child's age on the local date; those are the
+    cache key, so a card is rendered again as soon as anything it shows has changed (a
+    claim, an edit of the wish or of its child), and a page rendered after a claim renders
+    only the card that moved into it."""
     locale = str(get_locale())
-    who = _("%(alias)s, %(age)d years old")
-    needed_by = _("needed by %(date)s")
     today = local_today()
     # Every card links to the same route; build its URL once rather than once a card.
     detail = url_for("wishes.detail", public_id="-")[:-1]
-    return [
-        Card(
-            href=detail + quote(row.public_id, safe=""),
-            category=_formatted(locale, "category", row.category),
-            title=row.title,
-            who=f"{who % {'alias': row.alias, 'age': age_in_years(row.birth_date, today)}} · "
-            f"{catalogue.public_place(row.district, row.street)}",
-            amount=_formatted(locale, "money", row.amount_fen, row.currency),
-            needed_by=needed_by % {"date": _formatted(locale, "date", row.needed_by)},
-            status=row.status,
-            status_label=_formatted(locale, "status", row.status),
-        )
-        for row in rows
-    ]
+    return [_card_html(locale, today, detail, row) for row in rows]
+
+
+@lru_cache(maxsize=4096)
+def _card_html(locale: str, today, detail: str, row) -> Markup:
+    # `row` is a queries.CardRow: it hashes and compares as the tuple of its values.
+    card = Card(
+        href=detail + quote(row.public_id, safe=""),
+        category=_formatted(locale, "category", row.category),
+        title=row.title,
+        who=f"{_('%(alias)s, %(age)d years old') % {'alias': row.alias, 'age': age_in_years(row.birth_date, today)}}"
+        f" · {catalogue.public_place(row.district, row.street)}",
+        amount=_formatted(locale, "money", row.amount_fen, row.currency),
+        needed_by=_("needed by %(date)s") % {"date": _formatted(locale, "date", row.needed_by)},
+        status=row.status,
+        status_label=_formatted(locale, "status", row.status),
+    )
+    return Markup(current_app.jinja_env.get_template("wishes/_card.html").render(card=card))
 
 
 def _catalogue_gettext() -> dict:
@@ -143,28 +152,53 @@ def _catalogue_gettext() -> dict:
 @bp.get("/wishes")
 @cache.public_page
 def index():
-    status = request.args.get("status", WishStatus.PUBLISHED)
+    # A plain dict: a MultiDict answers a missing key by raising and catching an exception.
+    args = request.args.to_dict()
+    status = args.get("status", WishStatus.PUBLISHED)
     if status not in (WishStatus.PUBLISHED, WishStatus.CLAIMED, WishStatus.FULFILLED):
         status = WishStatus.PUBLISHED
     f = queries.WishFilter(
-        district=request.args.get("district") or None,
-        street=request.args.get("street") or None,
-        category=request.args.get("category") or None,
+        district=args.get("district") or None,
+        street=args.get("street") or None,
+        category=args.get("category") or None,
         status=status,
-        max_amount_fen=_yuan_arg("max_yuan"),
-        sort=request.args.get("sort") if request.args.get("sort") in queries.SORTS else "newest",
+        max_amount_fen=_yuan_arg("max_yuan", args),
+        sort=args.get("sort") if args.get("sort") in queries.SORTS else "newest",
     )
-    page = queries.public_cards(f, _int_arg("page", 1, hi=100_000), current_app.config["PUBLIC_PAGE_SIZE"])
+    summary = catalogue.summary()
+    page_number = _int_arg("page", 1, hi=100_000, args=args)
+    page = queries.public_cards(f, page_number, current_app.config["PUBLIC_PAGE_SIZE"], summary)
+    list_url = url_for("wishes.index")
+    filters = _filters_html(str(get_locale()), list_url, f, args.get("max_yuan", ""), summary.districts)
     return render_template(
         "wishes/index.html",
         page=page,
         cards=_cards(page.items),
-        categories=_categories(),
         filter=f,
-        districts=queries.public_districts(),
-        counts=queries.public_counts(),
-        sorts=queries.SORTS,
+        filters=filters,
+        list_url=list_url,
+        counts=summary.counts,
         **_catalogue_gettext(),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _filters_html(locale: str, list_url: str, f: queries.WishFilter, max_yuan: str, districts) -> Markup:
+    """The filter form, rendered once per locale, filter and district menu.
+
+    It shows neither counts nor wishes, so it outlives claims: the district menu changes only
+    when a place gains its first public wish or loses its last. The request's locale is the
+    key's, so its catalogue is the one to render with."""
+    template = current_app.jinja_env.get_template("wishes/_filters.html")
+    return Markup(
+        template.render(
+            list_url=list_url,
+            filter=f,
+            max_yuan=max_yuan,
+            districts=districts,
+            categories=_categories(),
+            **_catalogue_gettext(),
+        )
     )
 
 
