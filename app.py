@@ -23,6 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
     from core.logging import configure_logging
 
     configure_logging(app)
+    from core.secret_key import configure_secret_key
+
+    configure_secret_key(app)
     _init_extensions(app)
     _init_packages(app)
     if app.config["PROXY_COUNT"]:
@@ -43,6 +46,7 @@ def _init_extensions(app: Flask) -> None:
     from pathlib import Path
 
     from core import i18n
+    from core.auth import keep_out_of_caches
     from core.database import declare_write_intent, tune_engine
     from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -76,6 +80,7 @@ def _init_extensions(app: Flask) -> None:
 
     app.after_request(i18n.persist_locale_choice)
     app.after_request(_security_headers)
+    app.after_request(keep_out_of_caches)
     i18n.register_template_helpers(app)
 
 

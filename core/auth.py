@@ -3,7 +3,7 @@
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, request, url_for
+from flask import abort, request, session, url_for
 from flask_login import current_user
 
 from core.extensions import db, login_manager
@@ -54,3 +54,18 @@ def safe_next(target: str | None, default_endpoint: str = "wishes.index") -> str
 
 def next_param() -> str | None:
     return request.args.get("next") or request.form.get("next")
+
+
+#: Pages whose answers hold private data whoever asks: staff desks, a donor's own pages, a claim's manage page.
+PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/")
+
+
+def keep_out_of_caches(response):
+    """After each request: a private page is never kept by a browser or a proxy (a shared office computer).
+
+    Private are the pages under PRIVATE_PREFIXES and every answer to a signed-in visitor.
+    """
+    if request.path.startswith(PRIVATE_PREFIXES) or "_user_id" in session:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response

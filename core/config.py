@@ -21,7 +21,10 @@ def _database_url() -> str:
 
 
 class Config:
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-secret-change-me")
+    #: "production" makes the site refuse unsafe settings (core/secret_key.py); anything else is development.
+    APP_ENV = os.environ.get("APP_ENV", "development")
+    #: Without it, development uses a random key kept in the instance folder; production refuses to start.
+    SECRET_KEY = os.environ.get("SECRET_KEY", "")
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -30,6 +33,10 @@ class Config:
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    #: The offline payment simulator stands in for Stripe only when switched on (`make run` does, for the demo).
+    PAYMENT_SIMULATOR = os.environ.get("PAYMENT_SIMULATOR", "0") == "1"
+    #: A demo site counts simulated donations in the public figures; any other site never does.
+    DEMO_SITE = os.environ.get("DEMO_SITE", "0") == "1"
 
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _int("MAIL_PORT", 25)

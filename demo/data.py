@@ -309,10 +309,12 @@ def _seed_money(fund_admin, funds, donor_account, rng):
         donor = donations.DonorInput(
             name=groom, partner_name=bride, contact=f"1380000{index:04d}", anonymous=index == 4
         )
-        # Couples at the counter pay by phone: online donations confirmed as the simulator would.
+        # Couples at the counter pay by phone: online donations confirmed as the simulator would,
+        # and marked so: no real money moved.
         donation = donations.create_donation(
             donations.Target(funds[0], campaign=registry), 5200 + index * 2000, donor, "wechat_pay"
         )
+        donation.simulated = True
         donations.succeed(donation, "seed-demo")
         given += 1
     for index, channel in enumerate(["cash", "cash", "bank_transfer", "cheque"]):

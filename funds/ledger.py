@@ -6,7 +6,7 @@ one fund, so for each fund the assets equal what was raised less what was spent.
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, event, func, select
+from sqlalchemy import case, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from core.database import insert_for
 from core.extensions import db
 from core.models import User
 from core.money import is_whole
-from funds.models import Account, AccountKind, Entry, Fund, Journal
+from funds.models import Account, AccountKind, Donation, Entry, Fund, Journal
 
 #: The chart of accounts. Every account is shared by all funds; each entry names its fund.
 ACCOUNTS = {
@@ -194,10 +194,14 @@ class FundFigures:
     spent_fen: int
 
 
-def figures() -> dict[int, FundFigures]:
-    """Balance, raised and spent of every fund, from the entries alone."""
+def figures(*, without_simulated: bool = False) -> dict[int, FundFigures]:
+    """Balance, raised and spent of every fund, from the entries alone.
+
+    `without_simulated` leaves out the journals of donations paid in the offline payment
+    simulator, as every figure shown to the public does except on a demo site.
+    """
     kind = Account.kind
-    rows = db.session.execute(
+    statement = (
         select(
             Entry.fund_id,
             func.coalesce(func.sum(case((kind == AccountKind.ASSET, Entry.amount_fen), else_=0)), 0),
@@ -207,6 +211,13 @@ def figures() -> dict[int, FundFigures]:
         .join(Account, Entry.account_id == Account.id)
         .group_by(Entry.fund_id)
     )
+    if without_simulated:
+        statement = (
+            statement.join(Journal, Entry.journal_id == Journal.id)
+            .outerjoin(Donation, Journal.donation_id == Donation.id)
+            .where(or_(Donation.id.is_(None), Donation.simulated.is_(False)))
+        )
+    rows = db.session.execute(statement)
     result = {fund_id: FundFigures(int(b), int(r), int(s)) for fund_id, b, r, s in rows}
     for (fund_id,) in db.session.execute(select(Fund.id)):
         result.setdefault(fund_id, FundFigures(0, 0, 0))

@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, event
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
@@ -181,6 +181,8 @@ class Donation(db.Model):
     evidence: Mapped[str | None] = mapped_column(String(80))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     receipt_no: Mapped[str | None] = mapped_column(String(24), unique=True)
+    #: Paid in the offline payment simulator: no money moved. Counted in public only on a demo site.
+    simulated: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     succeeded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -49,6 +49,6 @@ def list_funds():
             url=public_url("funds.public_fund", slug=fund.slug),
             qr_url=public_url("funds.fund_qr", slug=fund.slug, fmt="png"),
         )
-        for fund, figures in queries.funds_with_figures(active_only=True)
+        for fund, figures in queries.funds_with_figures(active_only=True, public=True)
     ]
     return FundList(items=items).model_dump(mode="json")

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 
 from core.errors import NotFound
 from core.extensions import db
@@ -35,13 +35,23 @@ def funds(*, active_only: bool = False) -> list[Fund]:
     return list(db.session.scalars(statement))
 
 
-def funds_with_figures(*, active_only: bool = False) -> list[tuple[Fund, ledger.FundFigures]]:
-    figures = ledger.figures()
+def _public() -> dict:
+    """What a figure shown to the public leaves out: simulated donations, except on a demo site."""
+    return {"without_simulated": not current_app.config["DEMO_SITE"]}
+
+
+def counted_in_public():
+    """The donations a public total counts (see _public)."""
+    return true() if current_app.config["DEMO_SITE"] else Donation.simulated.is_(False)
+
+
+def funds_with_figures(*, active_only: bool = False, public: bool = False) -> list[tuple[Fund, ledger.FundFigures]]:
+    figures = ledger.figures(**(_public() if public else {}))
     return [(fund, figures.get(fund.id, ledger.FundFigures(0, 0, 0))) for fund in funds(active_only=active_only)]
 
 
-def fund_figures(fund: Fund) -> ledger.FundFigures:
-    return ledger.figures().get(fund.id, ledger.FundFigures(0, 0, 0))
+def fund_figures(fund: Fund, *, public: bool = False) -> ledger.FundFigures:
+    return ledger.figures(**(_public() if public else {})).get(fund.id, ledger.FundFigures(0, 0, 0))
 
 
 def _one(model, **where):
@@ -127,15 +137,17 @@ def raised_by_project() -> dict[int, int]:
 
 def project_raised(project: Project) -> int:
     """What donors gave to the project and kept there: refunds and held disputes are taken off."""
-    return _net_raised(Donation.project_id == project.id)
+    return _net_raised(Donation.project_id == project.id, counted_in_public())
 
 
 def campaign_totals(campaign: Campaign) -> tuple[int, int]:
     """(money kept, number of gifts) of a campaign."""
     count = db.session.scalar(
-        select(func.count(Donation.id)).where(Donation.campaign_id == campaign.id, Donation.status.in_(PAID))
+        select(func.count(Donation.id)).where(
+            Donation.campaign_id == campaign.id, Donation.status.in_(PAID), counted_in_public()
+        )
     )
-    return _net_raised(Donation.campaign_id == campaign.id), int(count or 0)
+    return _net_raised(Donation.campaign_id == campaign.id, counted_in_public()), int(count or 0)
 
 
 # --- a couples' campaign wall and a donor's own donations -----------------------------------------
@@ -187,7 +199,7 @@ def campaign_wall(slug: str, page: int = 1, per_page: int = 24) -> Wall:
     if campaign is None or campaign.kind != CampaignKind.COUPLE:
         raise NotFound()
     net = Donation.amount_fen - Donation.refunded_fen - Donation.disputed_fen
-    counted = (Donation.campaign_id == campaign.id, Donation.status.in_(PAID), net > 0)
+    counted = (Donation.campaign_id == campaign.id, Donation.status.in_(PAID), net > 0, counted_in_public())
     total, couples = db.session.execute(
         select(func.coalesce(func.sum(net), 0), func.count()).select_from(Donation).where(*counted)
     ).one()

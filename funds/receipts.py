@@ -227,6 +227,18 @@ def _pdf(page_size, title: str, draw) -> bytes:
     return buffer.getvalue()
 
 
+def _simulated_mark(c: Canvas, width: float, height: float) -> None:
+    """Across a paper of a donation paid in the offline simulator: it proves no payment."""
+    c.saveState()
+    c.translate(width / 2, height / 2)
+    c.rotate(18)
+    _draw(
+        c, 0, 8, "模拟支付 · 无真实付款", 26, align="center", color=Color(0.78, 0.06, 0.18, alpha=0.35), font=CJK_FONT
+    )
+    _draw(c, 0, -16, "SIMULATED · NO REAL PAYMENT", 16, align="center", color=Color(0.78, 0.06, 0.18, alpha=0.35))
+    c.restoreState()
+
+
 def receipt_pdf(donation: Donation) -> bytes:
     """An A5 landscape receipt: number, date, donor, amount in figures and 大写, fund, channel."""
 
@@ -246,6 +258,8 @@ def receipt_pdf(donation: Donation) -> bytes:
         _draw(c, right, top - 11, "收据编号 Receipt number", 7.5, align="right", color=MUTED)
         _draw(c, width / 2, top - 12, "捐赠收据", 22, align="center", color=RED, font=CJK_FONT)
         _draw(c, width / 2, top - 27, "DONATION RECEIPT", 8.5, align="center", color=MUTED, font=LATIN_FONT)
+        if donation.simulated:
+            _simulated_mark(c, width, height)
 
         zh_date, en_date = _dates(donation.succeeded_at or donation.created_at)
         rows = [
@@ -317,6 +331,8 @@ def certificate_pdf(donation: Donation) -> bytes:
         c.setStrokeColor(GOLD)
         c.setLineWidth(0.8)
         c.rect(34, 34, width - 68, height - 68)
+        if donation.simulated:
+            _simulated_mark(c, width, height)
         for x, y in ((34, 34), (width - 34, 34), (34, height - 34), (width - 34, height - 34)):
             c.setFillColor(RED)
             c.circle(x, y, 5, stroke=0, fill=1)

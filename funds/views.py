@@ -32,7 +32,7 @@ bp = Blueprint("funds", __name__)
 
 STAFF = "/staff"
 #: Where the packages built on funds put what they add to the administrator's dashboard:
-#: callables, registered at start-up, that return a piece of HTML.
+#: callables, registered at start-up, that return (template name, its values).
 DASHBOARD_PANELS = "funds.dashboard_panels"
 
 
@@ -41,7 +41,7 @@ DASHBOARD_PANELS = "funds.dashboard_panels"
 
 @bp.get("/funds")
 def public_funds():
-    return render_template("funds/public_funds.html", rows=queries.funds_with_figures(active_only=True))
+    return render_template("funds/public_funds.html", rows=queries.funds_with_figures(active_only=True, public=True))
 
 
 @bp.get("/funds/<slug>")
@@ -50,7 +50,7 @@ def public_fund(slug: str):
     return render_template(
         "funds/public_fund.html",
         fund=fund,
-        figures=queries.fund_figures(fund),
+        figures=queries.fund_figures(fund, public=True),
         projects=queries.projects(fund, open_only=True),
         campaigns=queries.campaigns(fund, active_only=True),
     )

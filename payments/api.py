@@ -88,6 +88,7 @@ def donation_out(donation: Donation) -> DonationOut:
         415: ("The body is not JSON", None),
         422: ("A field is not valid, or the target is not open for donations", None),
         502: ("The payment service did not answer", None),
+        503: ("This site takes no online payments", None),
     },
     links={201: {"GetDonation": Link("get_donation", {"public_id": "$response.body#/donation/id"})}},
 )
@@ -103,6 +104,7 @@ def create_donation(body: DonationIn):
         anonymous=body.anonymous,
         partner_name=body.partner_name,
     )
+    gateway.require_available()
     account = current_user if current_user.is_authenticated else None
     handlers = current_app.extensions[DONATION_TARGETS]
     with transaction():

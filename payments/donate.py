@@ -19,7 +19,8 @@ KINDS = ("fund", "project", "campaign")
 DEFAULT_PRESETS = (2000, 5000, 10000, 20000)
 CHANNELS = [c for c in Channel if c in ONLINE_CHANNELS]
 #: Where the packages built on payments add to the thank-you page what the donation paid
-#: for: callables, registered at start-up, taking the donation and returning HTML or None.
+#: for: callables, registered at start-up, taking the donation and returning (template name,
+#: its values) or None.
 THANKS_SECTIONS = "payments.thanks_sections"
 
 
@@ -57,7 +58,8 @@ def _render(kind, slug, target, values=None, errors=None, status=200):
         channels=channel_choices(),
         values=values or {"channel": Channel.CARD.value, "preset": str(presets[0]), "amount": ""},
         errors=errors or {},
-        simulated=not gateway.enabled(),
+        simulated=gateway.simulating(),
+        unavailable=not gateway.available(),
     )
     return page, status
 
@@ -70,6 +72,7 @@ def donate(kind: str, slug: str):
 @bp.post("/donate/<kind>/<slug>")
 def donate_post(kind: str, slug: str):
     target = _target(kind, slug)
+    gateway.require_available()
     form = request.form
     values = {
         key: form.get(key, "").strip()
@@ -119,7 +122,7 @@ def thanks(public_id: str):
 
 
 def _simulated(donation_id: str):
-    if gateway.enabled():
+    if not gateway.simulating():
         abort(404)
     return donations.get_donation(donation_id)
 
@@ -137,6 +140,8 @@ def simulator_post(donation_id: str):
     else:
         event = simulated_event(donation, "checkout.session.async_payment_failed", payment_status="unpaid")
     with transaction():
+        # Whatever the simulator settles is marked: it proves no payment.
+        donation.simulated = True
         apply.handle_event(event)
     return redirect(url_for("payments_donate.thanks", public_id=donation_id), 303)
 

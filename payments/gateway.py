@@ -37,13 +37,34 @@ class PaymentUnavailable(DomainError):
     code = "payment_unavailable"
 
 
+class PaymentsOff(DomainError):
+    status = 503
+    code = "payments_unavailable"
+
+
 class InvalidWebhook(DomainError):
     status = 400
     code = "invalid_signature"
 
 
 def enabled() -> bool:
+    """Whether Stripe takes the payments."""
     return bool(current_app.config.get("STRIPE_SECRET_KEY"))
+
+
+def simulating() -> bool:
+    """Whether the offline payment simulator stands in for Stripe: only when switched on, never beside a key."""
+    return not enabled() and bool(current_app.config.get("PAYMENT_SIMULATOR"))
+
+
+def available() -> bool:
+    return enabled() or simulating()
+
+
+def require_available() -> None:
+    """Refuse before anything is written when this site takes no online payments at all."""
+    if not available():
+        raise PaymentsOff(_("Online giving is not available on this site yet."))
 
 
 def _client() -> stripe.StripeClient:
@@ -60,8 +81,10 @@ def _client() -> stripe.StripeClient:
 
 
 def checkout_url(donation: Donation) -> str:
-    """Where the donor pays: a Stripe Checkout Session, or the offline simulator without a key."""
+    """Where the donor pays: a Stripe Checkout Session, or the offline simulator where it is switched on."""
     if not enabled():
+        require_available()
+        donation.simulated = True
         return url_for("payments_donate.simulator", donation_id=donation.public_id)
     method = PAYMENT_METHOD_OF_CHANNEL[Channel(donation.channel)]
     thanks = public_url("payments_donate.thanks", public_id=donation.public_id)

@@ -3,7 +3,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 
 from core.auth import roles_required
 from core.errors import DomainError, ValidationError
@@ -27,11 +26,9 @@ def stripe_webhook():
     return intake.answer(event, intake.store_event(db.engine, event))
 
 
-def dashboard_panel():
+def dashboard_panel() -> tuple[str, dict]:
     """The review queue's button and count on the fund administrator's dashboard."""
-    return Markup(
-        render_template("payments/_dashboard_panel.html", open_reviews=reviews.payment_review_counts()["open"])
-    )
+    return "payments/_dashboard_panel.html", {"open_reviews": reviews.payment_review_counts()["open"]}
 
 
 @bp.get(f"{STAFF}/payments/reviews")

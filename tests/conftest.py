@@ -61,6 +61,7 @@ def make_app(database_url: str, tmp_path: Path, **overrides):
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "PAYMENT_SIMULATOR": True,
         "PUBLIC_BASE_URL": "http://localhost",
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "LOG_JSON": True,

@@ -2,7 +2,6 @@
 
 from flask import Blueprint, abort, redirect, render_template, request
 from flask_login import current_user
-from markupsafe import Markup
 
 from core.errors import Conflict, ValidationError
 from core.extensions import db
@@ -36,7 +35,8 @@ def _render_wish(wish, values=None, errors=None, status=200):
         channels=channel_choices(),
         values=values or {"channel": Channel.CARD.value},
         errors=errors or {},
-        simulated=not gateway.enabled(),
+        simulated=gateway.simulating(),
+        unavailable=not gateway.available(),
     )
     return page, status
 
@@ -49,6 +49,7 @@ def donate_wish(public_id: str):
 @bp.post("/donate/wish/<public_id>")
 def donate_wish_post(public_id: str):
     wish = services.get_public_wish(public_id)
+    gateway.require_available()
     form = request.form
     values = {key: form.get(key, "").strip() for key in ("name", "contact", "display_name", "channel")}
     values["anonymous"] = bool(form.get("anonymous"))
@@ -70,11 +71,11 @@ def donate_wish_post(public_id: str):
     return redirect(gateway.start_checkout(donation), 303)
 
 
-def thanks_section(donation: Donation) -> Markup | None:
+def thanks_section(donation: Donation) -> tuple[str, dict] | None:
     """On the thank-you page of a donation that paid a wish: which wish, and a way to try again."""
     if donation.wish_id is None:
         return None
     wish = db.session.get(Wish, donation.wish_id)
     if wish is None:
         return None
-    return Markup(render_template("wishes/_donation_thanks.html", donation=donation, wish=wish))
+    return "wishes/_donation_thanks.html", {"donation": donation, "wish": wish}

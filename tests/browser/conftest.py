@@ -73,7 +73,8 @@ def browser():
 @pytest.fixture(scope="session")
 def browser_app(app, database_url, tmp_path_factory):
     """The same database as `app`, served with CSRF protection on, as in production."""
-    return make_app(database_url, tmp_path_factory.mktemp("browser-app"), WTF_CSRF_ENABLED=True)
+    # The site `make run` serves: the simulator pays, and what it pays shows on the public pages.
+    return make_app(database_url, tmp_path_factory.mktemp("browser-app"), WTF_CSRF_ENABLED=True, DEMO_SITE=True)
 
 
 @pytest.fixture(scope="session")
