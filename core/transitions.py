@@ -9,12 +9,25 @@ from core.errors import Conflict, InvalidTransition
 from core.extensions import db
 
 
-def move(obj, to, transitions: dict, actor: Actor, action: str, *, note=None, guard=(), refused=None, **values):
+def move(
+    obj,
+    to,
+    transitions: dict,
+    actor: Actor,
+    action: str,
+    *,
+    note=None,
+    guard=(),
+    refused=None,
+    audit_after=None,
+    **values,
+):
     """Move `obj` one step with a conditional UPDATE, only if nobody moved it first.
 
     The row must still be in the status (and, where the model has one, the version) this
     copy was loaded with, and match `guard`; otherwise Conflict. A step outside
-    `transitions` raises `refused` (InvalidTransition by default). Leaves an audit row.
+    `transitions` raises `refused` (InvalidTransition by default). Leaves an audit row, whose
+    `after` also carries `audit_after` when given.
     Inside a write-behind batch (core.writebehind) an unguarded UPDATE is held and sent with
     the batch, where the same conditions decide it.
     """
@@ -45,5 +58,12 @@ def move(obj, to, transitions: dict, actor: Actor, action: str, *, note=None, gu
     stale = [rel.key for rel in model.__mapper__.relationships if {c.key for c in rel.local_columns} & changes.keys()]
     if stale:
         db.session.expire(obj, stale)
-    audit.record(action, obj, actor, before={"status": current.value}, after={"status": to.value}, note=note)
+    audit.record(
+        action,
+        obj,
+        actor,
+        before={"status": current.value},
+        after={"status": to.value, **(audit_after or {})},
+        note=note,
+    )
     return obj

@@ -19,6 +19,7 @@ from core.errors import InvalidTransition, NotFound, ValidationError
 from core.extensions import db
 from core.models import User
 from core.money import is_whole
+from core.text import clean_display_name
 from funds import ledger
 from funds.models import (
     DONATION_TRANSITIONS,
@@ -114,16 +115,16 @@ def check_amount(amount_fen, target: Target) -> int:
 
 def check_donor(data: DonorInput, target: Target) -> tuple[DonorInput, str | None]:
     fields: dict = {}
-    name = (data.name or "").strip()
+    name = clean_display_name(data.name) or ""
     if not name or len(name) > 60:
         fields["name"] = _("Give a name of at most 60 characters.")
-    partner = (data.partner_name or "").strip() or None
+    partner = clean_display_name(data.partner_name) or None
     couple = target.campaign is not None and target.campaign.kind == CampaignKind.COUPLE
     if couple and not partner:
         fields["partner_name"] = _("A couple gives together: give both names.")
     if partner and len(partner) > 60:
         fields["partner_name"] = _("Give a name of at most 60 characters.")
-    display = (data.display_name or "").strip() or None
+    display = clean_display_name(data.display_name) or None
     if display and len(display) > 60:
         fields["display_name"] = _("Give a name of at most 60 characters.")
     contact, email = data.contact, None

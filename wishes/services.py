@@ -25,8 +25,10 @@ from core.ids import hash_token, new_token
 from core.models import Role, User
 from core.money import is_whole
 from core.outbox import queue_notification
+from core.text import clean_display_name
 from core.urls import public_url
 from funds.models import DonationStatus, Fund
+from wishes import pii
 from wishes.models import (
     CLAIM_TRANSITIONS,
     PUBLIC_WISH_STATUSES,
@@ -112,9 +114,25 @@ def _clean_child(data: dict) -> dict:
         and (clean["alias"] in clean["legal_name"] or clean["legal_name"] in clean["alias"])
     ):
         fields["alias"] = _("The public alias must not contain the child's name.")
+    _check_public_fields(fields, clean)
     if fields:
         raise ValidationError(fields=fields)
     return clean
+
+
+#: A child's fields that reach public pages, the API and posters (DESIGN.md §3).
+PUBLIC_CHILD_FIELDS = ("alias", "district", "street")
+
+
+def _check_public_fields(fields: dict, clean: dict) -> None:
+    """A public field carrying personal data is refused: there is no vetting step for it."""
+    for name in PUBLIC_CHILD_FIELDS:
+        if name in fields or not clean.get(name):
+            continue
+        found = pii.public_field_warnings(clean[name], clean)
+        if found:
+            labels = "、".join(dict.fromkeys(w.label for w in found))
+            fields[name] = _("This is shown to the public and looks like personal data (%(kinds)s).", kinds=labels)
 
 
 def register_child(actor: User, data: dict) -> Child:
@@ -260,9 +278,11 @@ def _plain(value):
     return value.isoformat() if isinstance(value, date) else value
 
 
-def _move_wish(wish: Wish, to: WishStatus, actor: Actor, action: str, *, note=None, **values) -> Wish:
+def _move_wish(wish: Wish, to: WishStatus, actor: Actor, action: str, *, note=None, audit_after=None, **values) -> Wish:
     """Move a wish one step, only if nobody moved it first; the public lists learn of it at commit."""
-    transitions.move(wish, to, WISH_TRANSITIONS, actor, action, note=note, updated_at=utcnow(), **values)
+    transitions.move(
+        wish, to, WISH_TRANSITIONS, actor, action, note=note, audit_after=audit_after, updated_at=utcnow(), **values
+    )
     cache.catalogue_changed()
     return wish
 
@@ -272,24 +292,52 @@ def submit_wish(actor: User, wish: Wish) -> Wish:
     return _move_wish(wish, WishStatus.SUBMITTED, actor, "wish.submitted", submitted_at=utcnow())
 
 
-def _check_can_vet(actor: User, wish: Wish) -> None:
+def vet_refusal(actor: User, wish: Wish) -> str | None:
+    """Why `actor` may not vet `wish`, or None. Four eyes: not its author, not anyone who edited it."""
     if not actor.has_role(Role.SUPERVISOR):
-        raise Forbidden(_("Only a supervisor may vet wishes."))
+        return _("Only a supervisor may vet wishes.")
     if wish.created_by_id == actor.id:
-        raise Forbidden(_("You cannot vet a wish you drafted yourself."))
+        return _("You cannot vet a wish you drafted yourself.")
+    if any(row.action == "wish.edited" and row.actor_id == actor.id for row in audit.history(wish)):
+        return _("You edited this wish, so another supervisor must vet it.")
+    return None
 
 
-def approve_wish(actor: User, wish: Wish, note: str | None = None) -> Wish:
-    """Approval publishes the wish."""
+def _check_can_vet(actor: User, wish: Wish) -> None:
+    refusal = vet_refusal(actor, wish)
+    if refusal:
+        raise Forbidden(refusal)
+
+
+def approve_wish(actor: User, wish: Wish, note: str | None = None, acknowledged_reason: str | None = None) -> Wish:
+    """Approval publishes the wish; text flagged as personal data needs a reason, kept in the audit row."""
     _check_can_vet(actor, wish)
     if wish.needed_by < local_today():
         raise ValidationError(_("The needed-by date has passed; return the wish for a new date."))
+    warnings = pii.wish_warnings(wish)
+    acknowledgement = None
+    if warnings:
+        reason = (acknowledged_reason or "").strip()
+        if len(reason) < 4:
+            raise ValidationError(
+                fields={
+                    "acknowledged_reason": _(
+                        "The text may contain personal data: confirm and say why it can be published, "
+                        "or return the wish."
+                    )
+                }
+            )
+        if len(reason) > 500:
+            raise ValidationError(fields={"acknowledged_reason": _("The reason may be at most 500 characters.")})
+        # The kinds and the reason, never the values found: the audit trail is not a copy of the file.
+        acknowledgement = {"acknowledged": {"kinds": pii.kinds(warnings), "reason": reason}}
     return _move_wish(
         wish,
         WishStatus.PUBLISHED,
         actor,
         "wish.approved",
         note=(note or "").strip()[:500] or None,
+        audit_after=acknowledgement,
         published_at=utcnow(),
         vetted_by_id=actor.id,
         reject_reason=None,
@@ -383,7 +431,7 @@ class ClaimInput:
 def check_claim_input(data: ClaimInput, wish: Wish) -> ClaimInput:
     fields: dict = {}
     name = _require(fields, "name", data.name, 60, _l("Name"))
-    display = _optional(fields, "display_name", data.display_name, 30, _l("Public name"))
+    display = _optional(fields, "display_name", clean_display_name(data.display_name), 30, _l("Public name"))
     contact, email = data.contact, None
     try:
         contact, email = normalise_contact(data.contact)

@@ -470,7 +470,7 @@ def edit_wish(wish_id: int):
         if ok:
             flash(_("The draft is saved."), "success")
             return redirect(url_for("wishes.staff_wish", wish_id=wish.id))
-    warnings = pii.scan(f"{form.title.data or ''}\n{form.story.data or ''}", wish.child)
+    warnings = pii.scan_text(f"{form.title.data or ''}\n{form.story.data or ''}", wish.child)
     return render_template(
         "wishes/staff_wish_form.html", form=form, child=wish.child, wish=wish, warnings=warnings
     ), 422 if form.errors else 200
@@ -495,7 +495,7 @@ def staff_wish(wish_id: int):
         "wishes/staff_wish.html",
         wish=wish,
         history=history,
-        warnings=pii.scan(f"{wish.title}\n{wish.story}", wish.child),
+        warnings=pii.wish_warnings(wish),
         action_form=ActionForm(),
         reason_form=ReasonForm(),
         note_form=NoteForm(),
@@ -557,10 +557,10 @@ def _review_page(wish, status: int = 200):
     return render_template(
         "wishes/vetting_review.html",
         wish=wish,
-        warnings=pii.scan(f"{wish.title}\n{wish.story}", wish.child),
+        warnings=pii.wish_warnings(wish),
         note_form=NoteForm(),
         reason_form=ReasonForm(),
-        own_draft=wish.created_by_id == current_user.id,
+        vet_refusal=services.vet_refusal(current_user, wish),
     ), status
 
 
@@ -568,7 +568,13 @@ def _review_page(wish, status: int = 200):
 @roles_required(Role.SUPERVISOR)
 def approve_wish(wish_id: int):
     note = request.form.get("note", "")
-    return _vet(wish_id, lambda w: services.approve_wish(current_user, w, note), _("Approved: the wish is now public."))
+    # The reason counts only with the box ticked: a reason typed and then unticked is no acknowledgement.
+    acknowledged = request.form.get("acknowledged_reason", "") if request.form.get("acknowledge") else None
+    return _vet(
+        wish_id,
+        lambda w: services.approve_wish(current_user, w, note, acknowledged_reason=acknowledged),
+        _("Approved: the wish is now public."),
+    )
 
 
 @bp.post(f"{STAFF}/wishes/<int:wish_id>/reject")
@@ -586,7 +592,7 @@ def _vet(wish_id: int, action, success: str):
         with transaction():
             action(wish)
     except DomainError as exc:
-        flash(str(exc.fields.get("reason") or exc.message), "error")
+        flash(str(next(iter(exc.fields.values()), None) or exc.message), "error")
         if isinstance(exc, ValidationError):
             return _review_page(services.get_wish(wish_id), 422)
         return redirect(url_for("wishes.vetting_review", wish_id=wish_id))

@@ -59,7 +59,11 @@ def test_supervisor_returns_a_wish_naming_the_child_and_publishes_a_clean_one(pa
     warnings = page.locator("aside.warnings[role=alert] li")
     expect(warnings.filter(has_text="张小花")).to_have_count(1)
     expect(warnings.filter(has_text="13987654321")).to_have_count(1)
-    expect(page.locator(f"form[action='/staff/wishes/{leaky_id}/approve']")).to_be_visible()
+    approve = page.locator(f"form[action='/staff/wishes/{leaky_id}/approve']")
+    expect(approve).to_be_visible()
+    # Approving flagged text takes a ticked acknowledgement and a reason; the browser asks for both.
+    expect(approve.locator("input[type=checkbox][name=acknowledge][required]")).to_be_visible()
+    expect(approve.locator("textarea[name=acknowledged_reason][required]")).to_be_visible()
     snap(page, "leaky")
     returned = page.locator(f"form[action='/staff/wishes/{leaky_id}/reject']")
     returned.locator("textarea[name=reason]").fill(RETURN_REASON)
