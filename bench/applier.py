@@ -59,36 +59,9 @@ def fresh_schema(url: str) -> None:
     engine.dispose()
 
 
-def completed_event(public_id: str, amount_fen: int, currency: str, created: int) -> dict:
-    """A checkout.session.completed event as Stripe sends it for a paid Checkout Session."""
-    return {
-        "id": f"evt_bench_{public_id}",
-        "object": "event",
-        "api_version": "2026-10-28.endive",
-        "created": created,
-        "type": "checkout.session.completed",
-        "livemode": False,
-        "pending_webhooks": 1,
-        "data": {
-            "object": {
-                "id": f"cs_bench_{public_id}",
-                "object": "checkout.session",
-                "mode": "payment",
-                "status": "complete",
-                "client_reference_id": public_id,
-                "metadata": {"donation_id": public_id},
-                "amount_total": amount_fen,
-                "currency": currency.lower(),
-                "payment_status": "paid",
-                "payment_intent": f"pi_bench_{public_id}",
-            }
-        },
-    }
-
-
 def seed(n: int, rng: random.Random) -> None:
     """One fund, n pending card donations (seed_bulk.py) and their stored events, in a shuffled order."""
-    from seed_bulk import BENCH_DONOR, refresh_statistics, seed_donations
+    from seed_bulk import BENCH_DONOR, completed_event, refresh_statistics, seed_donations
     from sqlalchemy import insert, select
 
     from core.extensions import db

@@ -57,7 +57,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from seed_bulk import BENCH_DONOR  # noqa: E402
+from seed_bulk import BENCH_DONOR, completed_event  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -722,32 +722,9 @@ def bench_donations(engine) -> list[tuple[str, int, str]]:
     return [tuple(row) for row in rows]
 
 
-def completed_event(public_id: str, amount_fen: int, currency: str, created: int) -> str:
+def completed_body(public_id: str, amount_fen: int, currency: str, created: int) -> str:
     """A checkout.session.completed body as Stripe sends it for a paid Checkout Session."""
-    event = {
-        "id": f"evt_bench_{public_id}",
-        "object": "event",
-        "api_version": "2026-10-28.endive",
-        "created": created,
-        "type": "checkout.session.completed",
-        "livemode": False,
-        "pending_webhooks": 1,
-        "data": {
-            "object": {
-                "id": f"cs_bench_{public_id}",
-                "object": "checkout.session",
-                "mode": "payment",
-                "status": "complete",
-                "client_reference_id": public_id,
-                "metadata": {"donation_id": public_id},
-                "amount_total": amount_fen,
-                "currency": currency.lower(),
-                "payment_status": "paid",
-                "payment_intent": f"pi_bench_{public_id}",
-            }
-        },
-    }
-    return json.dumps(event, separators=(",", ":"))
+    return json.dumps(completed_event(public_id, amount_fen, currency, created), separators=(",", ":"))
 
 
 def write_deliveries(donations: list[tuple[str, int, str]], copies: int, rng: random.Random, path: Path) -> list:
@@ -761,7 +738,7 @@ def write_deliveries(donations: list[tuple[str, int, str]], copies: int, rng: ra
     import stripe
 
     now = int(time.time())
-    bodies = [completed_event(pid, amount, currency, now) for pid, amount, currency in donations]
+    bodies = [completed_body(pid, amount, currency, now) for pid, amount, currency in donations]
     order = []
     for start in range(0, len(bodies), WEBHOOK_BLOCK):
         block = [i for i in range(start, min(start + WEBHOOK_BLOCK, len(bodies))) for _ in range(copies)]

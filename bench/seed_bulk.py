@@ -206,3 +206,30 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def completed_event(public_id: str, amount_fen: int, currency: str, created: int) -> dict:
+    """A checkout.session.completed event as Stripe sends it for a paid Checkout Session."""
+    return {
+        "id": f"evt_bench_{public_id}",
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": created,
+        "type": "checkout.session.completed",
+        "livemode": False,
+        "pending_webhooks": 1,
+        "data": {
+            "object": {
+                "id": f"cs_bench_{public_id}",
+                "object": "checkout.session",
+                "mode": "payment",
+                "status": "complete",
+                "client_reference_id": public_id,
+                "metadata": {"donation_id": public_id},
+                "amount_total": amount_fen,
+                "currency": currency.lower(),
+                "payment_status": "paid",
+                "payment_intent": f"pi_bench_{public_id}",
+            }
+        },
+    }
