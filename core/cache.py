@@ -56,7 +56,6 @@ _BUMP = text(
 )
 #: PostgreSQL delivers a NOTIFY only when its transaction commits, and to every listener.
 _CHANNEL = "public_catalogue"
-_NOTIFY = text(f"SELECT pg_notify('{_CHANNEL}', CAST(:version AS text))")
 #: PostgreSQL: the bump and its notification in one statement, one round trip less per write.
 _BUMP_AND_NOTIFY = text(
     "WITH bumped AS ("

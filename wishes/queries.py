@@ -235,12 +235,3 @@ def _rows(statement, values: dict) -> list:
         return db.session.connection().execute(statement, values).all()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         return connection.execute(statement, values).all()
-
-
-def public_districts() -> tuple[catalogue.District, ...]:
-    """The district menu: every district with public wishes, and its streets as the public sees them."""
-    return catalogue.summary().districts
-
-
-def public_counts() -> dict[str, int]:
-    return catalogue.summary().counts
