@@ -9,6 +9,8 @@ import uuid
 from flask import g, request
 from pythonjsonlogger.json import JsonFormatter
 
+from core.redact import mask_path
+
 #: Every answer carries these, whichever layer wrote it.
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -40,9 +42,12 @@ def log_request(method: str, path: str, status: int, started: float, request_id:
     in some paths' queries)."""
     if not access.isEnabledFor(logging.INFO):
         return
-    if path.startswith("/claims/manage/"):
-        path = "/claims/manage/…"
-    extra = {"method": method, "path": path, "status": status, "ms": round((time.perf_counter() - started) * 1000, 1)}
+    extra = {
+        "method": method,
+        "path": mask_path(path),
+        "status": status,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
+    }
     if request_id is not None:
         extra["request_id"] = request_id
     access.info("request", extra=extra)

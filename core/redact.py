@@ -16,6 +16,18 @@ _PHONE = re.compile(
 )
 
 
+#: Paths whose last part is a secret: whoever holds it manages a claim or creates an account.
+SECRET_PATHS = ("/claims/manage/", "/register/confirm/")
+
+
+def mask_path(path: str) -> str:
+    """A request path fit for a log line: the secret part of a manage or registration link masked."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path
+
+
 def mask_email(address: str) -> str:
     """w***@example.org: the first character and the domain, enough to tell two apart."""
     local, at, domain = (address or "").partition("@")

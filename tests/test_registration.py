@@ -124,3 +124,14 @@ def test_the_registration_link_is_masked_in_mail_written_to_the_log(app, db, cap
         assert deliver_pending() == 1
     body = next(r.body for r in caplog.records if r.getMessage() == "mail")
     assert "/register/confirm/" in body and token not in body
+
+
+def test_the_access_log_never_carries_a_registration_link(app, db, caplog):
+    client = client_for(app)
+    client.post("/register", data=_form("free@example.org"))
+    link = _link(db.session.query(Notification).one())
+    token = link.rsplit("/", 1)[1]
+    caplog.set_level("INFO")
+    assert client.get(link).status_code == 200
+    logged = " ".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert "/register/confirm/…" in logged and token not in logged
