@@ -6,8 +6,8 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from core.models import Role
-from funds import donations
-from funds.models import Donation, DonationStatus
+from funds import donations, integrity
+from funds.models import Donation, DonationStatus, Journal
 from tests.factories import make_fund, make_user
 from tests.payment_helpers import configured, pending_donation
 
@@ -80,3 +80,18 @@ def test_real_money_beside_simulated_money_still_counts(app, client, db):
 def _admin(db):
 
     return make_user(Role.FUND_ADMIN)
+
+
+def test_a_second_click_on_pay_counts_the_money_once(app, client, db):
+    fund = make_fund()
+    donation = _pay_in_simulator(app, client, db, fund)
+    receipt = donation.receipt_no
+    with configured(app, STRIPE_SECRET_KEY=""):
+        again = client.post(f"/donate/simulator/{donation.public_id}", data={"action": "pay"})
+        declined = client.post(f"/donate/simulator/{donation.public_id}", data={"action": "decline"})
+    assert again.status_code == declined.status_code == 303
+    db.session.rollback()
+    journals = db.session.scalar(select(func.count()).select_from(Journal).where(Journal.donation_id == donation.id))
+    donation = db.session.get(Donation, donation.id)
+    assert journals == 1 and donation.status == DonationStatus.SUCCEEDED and donation.receipt_no == receipt
+    assert integrity.check() == []
