@@ -1,9 +1,11 @@
 """Sign-in, role checks and safe redirects."""
 
+import hashlib
+import hmac
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import abort, request, session, url_for
+from flask import abort, current_app, request, session, url_for
 from flask_login import current_user
 
 from core.extensions import db, login_manager
@@ -60,6 +62,19 @@ def safe_next(target: str | None, default_endpoint: str = "wishes.index") -> str
 def account_key() -> str:
     """The rate-limit key of the account a sign-in or sign-up form names, whatever the client address."""
     return "account:" + (request.form.get("email") or "").strip().lower()
+
+
+def client_key(kind: str = "address", value: str | None = None) -> str:
+    """Who is asking, as a key that caps can count without keeping the address itself.
+
+    By default the client's address (after PROXY_COUNT proxies); a device cookie's value where
+    a whole room shares one address. Keyed with SECRET_KEY: the stored key reveals neither.
+    """
+    raw = value if value is not None else (request.remote_addr or "")
+    secret = current_app.secret_key
+    secret = secret.encode() if isinstance(secret, str) else secret
+    digest = hmac.new(secret, f"{kind}:{raw}".encode(), hashlib.sha256)
+    return f"{kind}:{digest.hexdigest()[:32]}"
 
 
 def next_param() -> str | None:

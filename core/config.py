@@ -46,6 +46,10 @@ class Config:
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     CURRENCY = os.environ.get("CURRENCY", "CNY")
     CLAIM_HOLD_DAYS = _int("CLAIM_HOLD_DAYS", 14)
+    #: Wishes one person may hold at once (active claims): per contact (phone or e-mail, however
+    #: written) or signed-in account, and per client address or event-room device. 0 lifts a cap.
+    CLAIM_MAX_ACTIVE_PER_CONTACT = _int("CLAIM_MAX_ACTIVE_PER_CONTACT", 5)
+    CLAIM_MAX_ACTIVE_PER_CLIENT = _int("CLAIM_MAX_ACTIVE_PER_CLIENT", 10)
     #: How long a wish being paid online in full stays held for its payment.
     WISH_PAYMENT_HOLD_MINUTES = _int("WISH_PAYMENT_HOLD_MINUTES", 30)
     #: CPU priority of `flask scheduler` (os.nice increment): its jobs are background work and
@@ -87,6 +91,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     #: Claims and logins per client address; a whole event hall may share one address.
     CLAIM_RATE_LIMIT = os.environ.get("CLAIM_RATE_LIMIT", "60 per minute")
+    #: Donations started (each may hold a wish for its payment) per client address.
+    DONATION_RATE_LIMIT = os.environ.get("DONATION_RATE_LIMIT", "30 per minute;300 per day")
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "20 per minute")
     #: Sign-ins and sign-ups naming one e-mail address, from however many addresses they come.
     LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per 15 minutes")

@@ -20,7 +20,7 @@ import time
 from contextlib import contextmanager
 
 from flask import request
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -125,3 +125,18 @@ def insert_for(session_or_connection):
     """The dialect's INSERT construct, which knows ON CONFLICT: PostgreSQL's or SQLite's."""
     bind = session_or_connection.get_bind() if hasattr(session_or_connection, "get_bind") else session_or_connection
     return pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+
+
+def serialise_on(session, *names: str) -> None:
+    """Hold transaction-scoped locks on these names until the transaction ends.
+
+    Two transactions that count rows and then insert one (a cap on a donor's claims) must not
+    both count before either inserts. On PostgreSQL each name takes an advisory lock, released
+    at COMMIT or ROLLBACK, taken in sorted order so that two callers never wait on each other.
+    SQLite needs none: a writing transaction already holds the database's one write lock
+    (BEGIN IMMEDIATE, above).
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for name in sorted(set(names)):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": name})

@@ -48,6 +48,14 @@ class Conflict(DomainError):
     default_message = _l("Someone else changed this first.")
 
 
+class LimitReached(DomainError):
+    """A cap on what one person may hold at a time (not a rate: waiting does not lift it)."""
+
+    status = 429
+    code = "limit_reached"
+    default_message = _l("You have reached the limit.")
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     default_message = _l("That step is not possible in the current state.")

@@ -211,3 +211,18 @@ def scan(text: str, values: FileValues | None = None, *, given_names: bool = Tru
 def kinds(warnings: list[Warning]) -> list[str]:
     """The kinds found, without the values: what an audit row may keep."""
     return sorted({w.kind for w in warnings})
+
+
+#: What a public name may not carry: a name is shown on boards, walls and certificates.
+_PUBLIC_NAME_KINDS = ("phone", "id_card", "address")
+
+
+def public_name_error(value: str | None):
+    """A message when a name shown to the public carries a phone, an ID number or an address."""
+    found = [w for w in scan(value or "") if w.kind in _PUBLIC_NAME_KINDS]
+    if not found:
+        return None
+    return _l(
+        "This name is shown to the public and looks like personal data (%(kinds)s).",
+        kinds="、".join(dict.fromkeys(str(w.label) for w in found)),
+    )

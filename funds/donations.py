@@ -19,6 +19,7 @@ from core.errors import InvalidTransition, NotFound, ValidationError
 from core.extensions import db
 from core.models import User
 from core.money import is_whole
+from core.pii import public_name_error
 from core.text import clean_display_name
 from funds import ledger
 from funds.models import (
@@ -97,6 +98,8 @@ class DonorInput:
     anonymous: bool = False
     partner_name: str | None = None
     donor_kind: str = "individual"
+    #: The giving client (core.auth.client_key): a donation that holds a wish counts against its caps.
+    client_key: str | None = None
 
 
 def check_amount(amount_fen, target: Target) -> int:
@@ -132,6 +135,14 @@ def check_donor(data: DonorInput, target: Target) -> tuple[DonorInput, str | Non
         contact, email = normalise_contact(data.contact)
     except ValueError as exc:
         fields["contact"] = str(exc)
+    # The names the public sees (the couples' wall, a certificate, a fund's list of givers).
+    shown = {"display_name": display, "partner_name": partner}
+    if not display and not data.anonymous:
+        shown["name"] = name
+    for field, value in shown.items():
+        problem = public_name_error(value)
+        if problem and field not in fields:
+            fields[field] = str(problem)
     if fields:
         raise ValidationError(fields=fields)
     kind = (

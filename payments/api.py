@@ -9,8 +9,9 @@ from pydantic import BaseModel, Field, StrictBool, StrictInt, WithJsonSchema, fi
 from pydantic_core import PydanticCustomError
 
 from core.api import Link, Schema, api
+from core.auth import client_key
 from core.errors import ValidationError
-from core.extensions import csrf
+from core.extensions import csrf, limiter
 from core.transactions import transaction
 from funds import donations
 from funds.models import Channel, Donation, DonationStatus
@@ -87,10 +88,12 @@ def donation_out(donation: Donation) -> DonationOut:
         409: ("The wish is no longer open", None),
         415: ("The body is not JSON", None),
         422: ("A field is not valid, or the target is not open for donations", None),
+        429: ("Too many donations from this address, or this donor holds too many wishes", None),
         502: ("The payment service did not answer", None),
         503: ("This site takes no online payments", None),
     },
     links={201: {"GetDonation": Link("get_donation", {"public_id": "$response.body#/donation/id"})}},
+    decorators=[limiter.limit(lambda: current_app.config["DONATION_RATE_LIMIT"])],
 )
 def create_donation(body: DonationIn):
     if body.currency is not None and body.currency.upper() != current_app.config["CURRENCY"]:
@@ -103,6 +106,7 @@ def create_donation(body: DonationIn):
         display_name=body.display_name,
         anonymous=body.anonymous,
         partner_name=body.partner_name,
+        client_key=client_key(),
     )
     gateway.require_available()
     account = current_user if current_user.is_authenticated else None

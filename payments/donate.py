@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from core.errors import ValidationError
+from core.extensions import limiter
 from core.ids import public_id
 from core.money import MoneyError, parse_yuan
 from core.transactions import transaction
@@ -70,6 +71,7 @@ def donate(kind: str, slug: str):
 
 
 @bp.post("/donate/<kind>/<slug>")
+@limiter.limit(lambda: current_app.config["DONATION_RATE_LIMIT"])
 def donate_post(kind: str, slug: str):
     target = _target(kind, slug)
     gateway.require_available()

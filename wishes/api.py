@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, StrictBool
 
 from core import cache
 from core.api import Link, Schema, api
+from core.auth import client_key
 from core.database import short_read
 from core.extensions import csrf, db, limiter
 from core.transactions import transaction
@@ -179,7 +180,7 @@ def get_wish(public_id: str):
         409: ("The wish is no longer open", None),
         415: ("The body is not JSON", None),
         422: ("A field is not valid", None),
-        429: ("Too many claims from this address", None),
+        429: ("Too many claims from this address, or this donor holds too many wishes", None),
     },
     links={201: {"GetClaimedWish": Link("get_wish", {"public_id": "$response.body#/claim/wish"})}},
     decorators=[limiter.limit(lambda: current_app.config["CLAIM_RATE_LIMIT"])],
@@ -200,6 +201,7 @@ def claim_wish(public_id: str, body: ClaimIn):
                 anonymous=body.anonymous,
                 mode=body.mode,
                 source=ClaimSource.API,
+                client_key=client_key(),
             ),
         )
         # Built before the commit, which expires every loaded object: no reading back afterwards.

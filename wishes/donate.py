@@ -1,10 +1,11 @@
 """Paying a wish in full online: the donor's form, and what the thank-you page says of the wish."""
 
-from flask import Blueprint, abort, redirect, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request
 from flask_login import current_user
 
-from core.errors import Conflict, ValidationError
-from core.extensions import db
+from core.auth import client_key
+from core.errors import Conflict, LimitReached, ValidationError
+from core.extensions import db, limiter
 from core.transactions import transaction
 from funds import donations
 from funds.models import Channel, Donation
@@ -47,6 +48,7 @@ def donate_wish(public_id: str):
 
 
 @bp.post("/donate/wish/<public_id>")
+@limiter.limit(lambda: current_app.config["DONATION_RATE_LIMIT"])
 def donate_wish_post(public_id: str):
     wish = services.get_public_wish(public_id)
     gateway.require_available()
@@ -58,6 +60,7 @@ def donate_wish_post(public_id: str):
         contact=values["contact"],
         display_name=values["display_name"] or None,
         anonymous=values["anonymous"],
+        client_key=client_key(),
     )
     account = current_user if current_user.is_authenticated else None
     try:
@@ -66,8 +69,8 @@ def donate_wish_post(public_id: str):
     except ValidationError as exc:
         errors = {("form" if k == "amount_fen" else k): str(v) for k, v in exc.fields.items()}
         return _render_wish(services.get_public_wish(public_id), values, errors or {"form": str(exc.message)}, 422)
-    except Conflict as exc:
-        return _render_wish(services.get_public_wish(public_id), values, {"form": str(exc.message)}, 409)
+    except (Conflict, LimitReached) as exc:
+        return _render_wish(services.get_public_wish(public_id), values, {"form": str(exc.message)}, exc.status)
     return redirect(gateway.start_checkout(donation), 303)
 
 

@@ -253,6 +253,10 @@ class Claim(db.Model):
     donor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(60))
     contact: Mapped[str] = mapped_column(String(254))
+    #: The contact as one key per person (core.contacts.contact_key): what the cap on active claims counts.
+    contact_key: Mapped[str | None] = mapped_column(String(254))
+    #: The claiming client (address or device, core.auth.client_key), for the same cap; None when staff recorded it.
+    client_key: Mapped[str | None] = mapped_column(String(48))
     email: Mapped[str | None] = mapped_column(String(254))
     display_name: Mapped[str | None] = mapped_column(String(30))
     anonymous: Mapped[bool] = mapped_column(default=False)
@@ -287,6 +291,8 @@ class Claim(db.Model):
             postgresql_where=text("status = 'active'"),
         ),
         Index("ix_claims_status_due", "status", "due_at"),
+        Index("ix_claims_contact_key_status", "contact_key", "status"),
+        Index("ix_claims_client_key_status", "client_key", "status"),
     )
 
     @property

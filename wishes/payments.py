@@ -47,6 +47,7 @@ def pay_for_wish(
             anonymous=donor.anonymous,
             mode=FulfilmentMode.MONEY,
             source=source if source in (ClaimSource.WEB, ClaimSource.QR, ClaimSource.API) else ClaimSource.WEB,
+            client_key=donor.client_key,
         ),
         donor=account,
     )

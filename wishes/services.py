@@ -11,20 +11,22 @@ from datetime import date, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from core import audit, cache, transitions
 from core.audit import Actor
 from core.clock import end_of_local_day, local_today, utcnow
-from core.contacts import PHONE_RE, normalise_contact
-from core.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationError
+from core.contacts import PHONE_RE, contact_key, normalise_contact
+from core.database import serialise_on
+from core.errors import Conflict, Forbidden, InvalidTransition, LimitReached, NotFound, ValidationError
 from core.extensions import db
 from core.ids import hash_token, new_token
 from core.models import Role, User
 from core.money import is_whole
 from core.outbox import queue_notification
+from core.pii import public_name_error
 from core.text import clean_display_name
 from core.urls import public_url
 from funds.models import DonationStatus, Fund
@@ -424,6 +426,10 @@ class ClaimInput:
     anonymous: bool = False
     mode: str | None = None
     source: str = ClaimSource.WEB
+    #: The claiming client (core.auth.client_key); None for a claim staff record for someone.
+    client_key: str | None = None
+    #: Whether the caps on active claims apply: not to a claim staff record (a host at an event).
+    capped: bool = True
     #: Filled in by check_claim_input when the contact is an e-mail address.
     email: str | None = None
 
@@ -437,6 +443,11 @@ def check_claim_input(data: ClaimInput, wish: Wish) -> ClaimInput:
         contact, email = normalise_contact(data.contact)
     except ValueError as exc:
         fields["contact"] = str(exc)
+    # The name a board, the list and the wish's page will show (Claim.public_name).
+    shown = ("display_name", display) if display else ("name", None if data.anonymous else name)
+    problem = public_name_error(shown[1])
+    if problem and shown[0] not in fields:
+        fields[shown[0]] = str(problem)
     mode = data.mode or (FulfilmentMode.GIFT if wish.allows_mode(FulfilmentMode.GIFT) else FulfilmentMode.MONEY)
     if mode not in (FulfilmentMode.GIFT, FulfilmentMode.MONEY):
         fields["mode"] = _("Choose gift or money.")
@@ -455,6 +466,8 @@ def check_claim_input(data: ClaimInput, wish: Wish) -> ClaimInput:
         anonymous=bool(data.anonymous),
         mode=mode,
         source=source,
+        client_key=data.client_key,
+        capped=data.capped,
         email=email,
     )
 
@@ -467,6 +480,36 @@ def claim_due_at(wish: Wish):
     return max(min(hold, cap), now + timedelta(days=1))
 
 
+def check_claim_caps(key: str, client: str | None, donor: User | None) -> None:
+    """Nobody holds more than a few wishes at once: counted per contact (however it is written),
+    per signed-in account and per client address or device.
+
+    The counts and the new claim are one transaction, serialised per key (serialise_on), so
+    parallel claims from one person cannot all pass a count taken before any of them wrote.
+    """
+    config = current_app.config
+    checks = []
+    per_contact, per_client = config["CLAIM_MAX_ACTIVE_PER_CONTACT"], config["CLAIM_MAX_ACTIVE_PER_CLIENT"]
+    if per_contact:
+        checks.append((f"claims:contact:{key}", Claim.contact_key == key, per_contact))
+        if donor is not None:
+            checks.append((f"claims:donor:{donor.id}", Claim.donor_id == donor.id, per_contact))
+    if per_client and client:
+        checks.append((f"claims:client:{client}", Claim.client_key == client, per_client))
+    serialise_on(db.session, *(name for name, _w, _n in checks))
+    for _name, where, cap in checks:
+        held = db.session.scalar(
+            select(func.count()).select_from(Claim).where(where, Claim.status == ClaimStatus.ACTIVE)
+        )
+        if held >= cap:
+            raise LimitReached(
+                _(
+                    "You already hold %(n)d wishes. Fulfil or cancel one of them before you claim another.",
+                    n=held,
+                )
+            )
+
+
 def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple[Claim, str]:
     """Take a published wish for one donor; returns the claim and its private manage token.
 
@@ -476,12 +519,15 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
     if wish.status != WishStatus.PUBLISHED:
         raise Conflict(_("Someone has already claimed this wish."))
     clean = check_claim_input(data, wish)
+    key = contact_key(clean.contact)
     token = new_token()
     claim = Claim(
         wish_id=wish.id,
         donor_id=donor.id if donor else None,
         name=clean.name,
         contact=clean.contact,
+        contact_key=key,
+        client_key=clean.client_key,
         email=clean.email,
         display_name=clean.display_name,
         anonymous=clean.anonymous,
@@ -495,6 +541,9 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
     actor = donor or "donor"
     try:
         _move_wish(wish, WishStatus.CLAIMED, actor, "wish.claimed")
+        # Counted once the wish is won: a donor who lost the race hears that, not about caps.
+        if clean.capped:
+            check_claim_caps(key, clean.client_key, donor)
         db.session.add(claim)
         # A violation of the one-active-claim index fails the whole transaction; the caller rolls back.
         db.session.flush()

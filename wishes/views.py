@@ -13,9 +13,9 @@ from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
 from core import audit, cache, qr
-from core.auth import roles_required
+from core.auth import client_key, roles_required
 from core.clock import age_in_years, local_today, utcnow
-from core.errors import Conflict, DomainError, ValidationError
+from core.errors import Conflict, DomainError, LimitReached, ValidationError
 from core.extensions import db, limiter
 from core.forms import ActionForm
 from core.forms_util import apply_errors
@@ -231,6 +231,7 @@ def claim(public_id: str):
         anonymous=form.anonymous.data,
         mode=form.mode.data or None,
         source=_source(),
+        client_key=client_key(),
     )
     donor = current_user if current_user.is_authenticated else None
     try:
@@ -239,11 +240,11 @@ def claim(public_id: str):
     except ValidationError as exc:
         apply_errors(form, exc)
         return render_template("wishes/detail.html", wish=wish, form=form, source=_source()), 422
-    except Conflict as exc:
+    except (Conflict, LimitReached) as exc:
         flash(str(exc.message), "error")
         return render_template(
             "wishes/detail.html", wish=services.get_public_wish(public_id), form=form, source=_source()
-        ), 409
+        ), exc.status
     flash(_("Thank you! The wish is yours. Keep the link of this page: it is how you manage your claim."), "success")
     return redirect(url_for("wishes.manage_claim", token=token, new=1))
 
