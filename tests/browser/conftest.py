@@ -99,12 +99,19 @@ def _safe_name(nodeid: str) -> str:
 def new_context(browser, live_server, request):
     """Open a fresh browser context (its own cookies) on the live server: new_context(phone=True)."""
     contexts = []
+    #: What the Content-Security-Policy blocked on any page: a page that needs an inline script
+    #: or style to work is broken for real visitors.
+    blocked: list[str] = []
+
+    def watch(page):
+        page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
 
     def open_context(phone: bool = False, **options):
         settings = {**(PHONE if phone else DESKTOP), "base_url": live_server.url, **options}
         context = browser.new_context(**settings)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        context.on("page", watch)
         contexts.append(context)
         return context
 
@@ -122,6 +129,7 @@ def new_context(browser, live_server, request):
                         path=ARTIFACTS / f"FAILED-{_safe_name(request.node.nodeid)}-{c}-{p}.png", full_page=True
                     )
         context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked[:3]}"
 
 
 @pytest.fixture
