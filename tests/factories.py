@@ -97,7 +97,7 @@ def make_wish(status=WishStatus.PUBLISHED, child=None, caseworker=None, supervis
         services.withdraw_wish(caseworker, wish, "孩子已搬家")
     if status in (WishStatus.CLAIMED, WishStatus.FULFILLED, WishStatus.CLOSED):
         claim, _token = services.claim_wish(
-            wish, services.ClaimInput(name="周先生", contact="13800001111", display_name="周先生")
+            wish, services.ClaimInput(name="周先生", contact="13800001111", display_name="周先生", capped=False)
         )
         if status in (WishStatus.FULFILLED, WishStatus.CLOSED):
             services.confirm_fulfilment(caseworker, claim)

@@ -6,7 +6,7 @@ def init_app(app) -> None:
     from core.i18n import label_of
     from payments.api import DONATION_TARGETS
     from payments.donate import THANKS_SECTIONS
-    from wishes import api, cli, donate, payments, views
+    from wishes import api, cli, donate, payments, search, views  # noqa: F401 (search: its mapper events)
     from wishes.models import (
         CHILD_CATEGORY_LABELS,
         CLAIM_STATUS_LABELS,

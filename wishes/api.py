@@ -13,7 +13,7 @@ from core.database import short_read
 from core.extensions import csrf, db, limiter
 from core.transactions import transaction
 from core.urls import public_url
-from wishes import queries, services
+from wishes import queries, search, services
 from wishes.models import Child, ClaimSource, Wish, WishCategory, WishStatus
 
 bp = Blueprint("wishes_api", __name__, url_prefix="/api/v1")
@@ -45,7 +45,10 @@ class WishOut(BaseModel):
 class WishList(BaseModel):
     items: list[WishOut]
     next: str | None
-    total: int
+    total: int = Field(
+        description=f"Wishes matching the filters; a search (`q`) counts to {search.COUNT_CAP + 1}, "
+        f"which means more than {search.COUNT_CAP}"
+    )
 
 
 #: A place as `child.district` shows it (district and street), with room for a space between.
@@ -63,6 +66,11 @@ class WishQuery(Schema):
     status: Literal["published", "claimed", "fulfilled"] = "published"
     max_amount_fen: int | None = Field(None, ge=0, le=10**9)
     sort: Literal["newest", "soonest", "cost_asc", "cost_desc"] = "newest"
+    q: str | None = Field(
+        None,
+        max_length=search.QUERY_MAX_LENGTH,
+        description="Words to find in titles and stories; Chinese needs no spaces (书包 finds 新书包)",
+    )
     page: int = Field(1, ge=1, le=100_000)
     per_page: int = Field(20, ge=1, le=100)
 
@@ -145,6 +153,7 @@ def list_wishes(q: WishQuery):
             status=q.status,
             max_amount_fen=q.max_amount_fen,
             sort=q.sort,
+            q=(q.q or "").strip() or None,
         ),
         q.page,
         q.per_page,

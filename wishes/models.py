@@ -244,6 +244,16 @@ class Wish(db.Model):
         return next((c for c in self.claims if c.status == ClaimStatus.FULFILLED), None)
 
 
+class WishTerm(db.Model):
+    """One search term of a wish's title and story (wishes/search.py): a pair of Chinese
+    characters or a Latin word. Written only by the search module's mapper events."""
+
+    __tablename__ = "wish_terms"
+
+    term: Mapped[str] = mapped_column(String(32), primary_key=True)
+    wish_id: Mapped[int] = mapped_column(ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
 class Claim(db.Model):
     __tablename__ = "claims"
 

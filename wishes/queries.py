@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import contains_eager, lazyload, selectinload
 
 from core.extensions import db
-from wishes import catalogue
+from wishes import catalogue, search
 from wishes.models import PUBLIC_WISH_STATUSES, Child, Wish, WishCategory, WishStatus
 
 # The tables' own columns rather than the ORM's attributes: the list runs these on every
@@ -36,6 +36,8 @@ class WishFilter:
     max_amount_fen: int | None = None
     min_amount_fen: int | None = None
     sort: str = "newest"
+    #: Words to find in the wishes' titles and stories (wishes/search.py).
+    q: str | None = None
 
 
 @dataclass
@@ -45,6 +47,11 @@ class Page:
     page: int
     per_page: int
     total: int
+
+    @property
+    def more_than(self) -> int | None:
+        """For a search that matched more than it counted, the count it stopped at."""
+        return search.COUNT_CAP if self.total > search.COUNT_CAP else None
 
     @property
     def has_next(self) -> bool:
@@ -86,8 +93,11 @@ def _where(f: WishFilter, summary: catalogue.Summary) -> _Where:
         values["max_amount_fen"] = f.max_amount_fen
     if f.min_amount_fen is not None:
         values["min_amount_fen"] = f.min_amount_fen
-    shape = (True, bool(category), place_shape, f.max_amount_fen is not None, f.min_amount_fen is not None)
-    known = f.max_amount_fen is None and f.min_amount_fen is None
+    found = search.query_terms(f.q) if f.q else ()
+    values.update(search.term_values(found))
+    words = tuple(prefix for _term, prefix in found)
+    shape = (True, bool(category), place_shape, f.max_amount_fen is not None, f.min_amount_fen is not None, words)
+    known = f.max_amount_fen is None and f.min_amount_fen is None and not words
     return _Where(shape, values, summary.total(f.status, places, category) if known else None)
 
 
@@ -97,7 +107,7 @@ def _conditions(shape: tuple) -> tuple:
     since composing them cost the list more than running its query."""
     if not shape[0]:
         return (false(),)
-    _public, category, places, max_amount, min_amount = shape
+    _public, category, places, max_amount, min_amount, words = shape
     conditions = [_wishes.status == bindparam("status")]
     if category:
         conditions.append(_wishes.category == bindparam("category"))
@@ -107,14 +117,33 @@ def _conditions(shape: tuple) -> tuple:
         conditions.append(_wishes.amount_fen <= bindparam("max_amount_fen"))
     if min_amount:
         conditions.append(_wishes.amount_fen >= bindparam("min_amount_fen"))
+    if words:
+        first = search.driver_term(words)
+        conditions.extend(
+            search.term_condition(_wishes.id, prefix, f"term{n}") for n, prefix in enumerate(words) if n != first
+        )
     return tuple(conditions)
 
 
+def _from(shape: tuple, child: bool):
+    """The wishes (with their children) to read, starting from the search's first term's wishes
+    when there is a search."""
+    source = Wish.__table__
+    if shape[0] and shape[-1] and search.driver_term(shape[-1]) is not None:
+        found = search.driver(shape[-1])
+        source = found.join(source, _wishes.id == found.c.wish_id)
+    if child:
+        source = source.join(Child.__table__, _children.id == _wishes.child_id)
+    return source
+
+
 def _count(shape: tuple):
-    query = select(func.count()).select_from(Wish.__table__)
-    if shape[0] and shape[2] is not None:
-        query = query.join(Child.__table__, _children.id == _wishes.child_id)
-    return query.where(*_conditions(shape))
+    source = _from(shape, child=bool(shape[0] and shape[2] is not None))
+    if shape[0] and shape[-1]:
+        # A search counts to one past search.COUNT_CAP: enough to say "more than".
+        found = select(_wishes.id).select_from(source).where(*_conditions(shape)).limit(search.COUNT_CAP + 1)
+        return select(func.count()).select_from(found.subquery("counted"))
+    return select(func.count()).select_from(source).where(*_conditions(shape))
 
 
 def _window(query, f: WishFilter, page: int, per_page: int):
@@ -129,9 +158,12 @@ def public_wishes(f: WishFilter, page: int, per_page: int) -> Page:
         total = db.session.scalar(_count(where.shape), where.values)
     # The list joins only the child, and loads the claims in one more query where a wish
     # names the donor.
+    query = select(Wish)
+    if where.shape[0] and where.shape[-1] and search.driver_term(where.shape[-1]) is not None:
+        found = search.driver(where.shape[-1])
+        query = query.select_from(found).join(Wish, Wish.id == found.c.wish_id)
     query = (
-        select(Wish)
-        .join(Child, Child.id == Wish.child_id)
+        query.join(Child, Child.id == Wish.child_id)
         .where(*_conditions(where.shape))
         .options(contains_eager(Wish.child), lazyload(Wish.fund))
     )
@@ -167,7 +199,7 @@ def _card_query(shape: tuple, sort: str):
     """The card query of one shape of filter and one sort, with named parameters; built once."""
     return (
         select(*_CARD_COLUMNS)
-        .join(Child.__table__, _children.id == _wishes.child_id)
+        .select_from(_from(shape, child=True))
         .where(*_conditions(shape))
         .order_by(*SORTS[sort])
         .limit(bindparam("limit"))

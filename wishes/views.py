@@ -25,7 +25,7 @@ from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
-from wishes import catalogue, pii, queries, services
+from wishes import catalogue, pii, queries, search, services
 from wishes.forms import (
     CancelForm,
     ChildForm,
@@ -165,6 +165,7 @@ def index():
         status=status,
         max_amount_fen=_yuan_arg("max_yuan", args),
         sort=args.get("sort") if args.get("sort") in queries.SORTS else "newest",
+        q=(args.get("q") or "").strip()[: search.QUERY_MAX_LENGTH] or None,
     )
     summary = catalogue.summary()
     page_number = _int_arg("page", 1, hi=100_000, args=args)
@@ -198,6 +199,7 @@ def _filters_html(locale: str, list_url: str, f: queries.WishFilter, max_yuan: s
             filter=f,
             max_yuan=max_yuan,
             districts=districts,
+            search_max=search.QUERY_MAX_LENGTH,
             categories=_categories(),
             **_catalogue_gettext(),
         )
