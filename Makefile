@@ -7,6 +7,8 @@ PORT ?= 5000
 WORKERS ?= 2
 THREADS ?= 8
 export FLASK_APP := app
+# The web server and the scheduler both read them: links in mail and QR codes lead to this server.
+export HOST PORT
 
 .PHONY: install translations run serve test test-sqlite test-postgres lint audit bench extract-messages clean
 

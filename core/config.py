@@ -12,6 +12,23 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _public_base_url() -> str:
+    """PUBLIC_BASE_URL, or the address `make run` serves on (HOST and PORT): links in mail, QR
+    codes and posters lead back to the server that made them. A server listening on every
+    interface (0.0.0.0) is reached on this machine at 127.0.0.1; to serve others, set
+    PUBLIC_BASE_URL to the address they use."""
+    url = os.environ.get("PUBLIC_BASE_URL", "").strip()
+    if url:
+        return url.rstrip("/")
+    host = os.environ.get("HOST", "").strip() or "127.0.0.1"
+    if host in ("0.0.0.0", "::", "[::]"):  # nosec B104 (a comparison, not a bind)
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = os.environ.get("PORT", "").strip() or "5000"
+    return f"http://{host}:{port}"
+
+
 def _database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith("postgres://"):
@@ -29,7 +46,7 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     REDIS_URL = os.environ.get("REDIS_URL", "")
-    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    PUBLIC_BASE_URL = _public_base_url()
 
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")

@@ -19,9 +19,49 @@ def normalise_contact(value: str) -> tuple[str, str | None]:
         except EmailNotValidError as exc:
             raise ValueError(_("That e-mail address is not valid.")) from exc
         return email, email
-    if PHONE_RE.match(value):
-        return value, None
-    raise ValueError(_("Give a mobile number or an e-mail address."))
+    phone = mobile_number(value)
+    if phone is not None:
+        return phone, None
+    raise ValueError(
+        _("Give a mobile number (11 digits starting with 1, or a +852, +853 or +886 number) or an e-mail address.")
+    )
+
+
+#: A mainland mobile number: 11 digits, 13x to 19x.
+_MAINLAND_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+#: Mobile numbers of Hong Kong, Macao and Taiwan after their country codes (Taiwan's leading 0 dropped).
+_REGION_MOBILE = {
+    "852": re.compile(r"^[4-9][0-9]{7}$"),
+    "853": re.compile(r"^6[0-9]{7}$"),
+    "886": re.compile(r"^9[0-9]{8}$"),
+}
+
+
+def mobile_number(value: str) -> str | None:
+    """A real mobile number in one written form, or None.
+
+    Mainland numbers are kept as their 11 digits (+86 and 0086 dropped); Hong Kong, Macao and
+    Taiwan numbers as "+852 91234567". Spaces, dashes, dots and brackets between digits are
+    allowed; full-width digits are folded by the caller (NFKC)."""
+    compact = re.sub(r"[\s\-().]", "", value)
+    if not re.fullmatch(r"\+?[0-9]{8,16}", compact):
+        return None
+    international = compact.startswith(("+", "00"))
+    digits = compact.lstrip("+")
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if not international and _MAINLAND_MOBILE.match(digits):
+        return digits
+    for code in ("852", "853", "886", "86"):
+        if not digits.startswith(code):
+            continue
+        rest = digits[len(code) :]
+        if code == "86":
+            return rest if _MAINLAND_MOBILE.match(rest) else None
+        if code == "886" and rest.startswith("0"):
+            rest = rest[1:]
+        return f"+{code} {rest}" if _REGION_MOBILE[code].match(rest) else None
+    return None
 
 
 #: A mainland number written with its country code: +86 139…, 0086 139…, 86 139….

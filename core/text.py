@@ -26,3 +26,46 @@ def clean_display_name(value: str | None) -> str | None:
     if not isinstance(value, str):
         return value
     return " ".join(strip_format(value).split())
+
+
+_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def masked_name(name: str | None) -> str:
+    """A person's name as the public sees it when they chose no public name: the surname and
+    stars (李**, 欧阳*), or an initial for a Latin name (Z***). Nobody's full name by default."""
+    name = " ".join(strip_format(name or "").split())
+    if not name:
+        return ""
+    if _HAN_CHAR.match(name):
+        # Two-character surnames are the common compound ones; the rest is masked.
+        surname = name[:2] if name[:2] in COMPOUND_SURNAMES and len(name) > 2 else name[:1]
+        return surname + "*" * max(1, min(2, len(name) - len(surname)))
+    return name[0].upper() + "***"
+
+
+#: The compound surnames common enough to keep whole (欧阳娜娜 → 欧阳*).
+COMPOUND_SURNAMES = frozenset(
+    [
+        "欧阳",
+        "司马",
+        "上官",
+        "诸葛",
+        "东方",
+        "皇甫",
+        "尉迟",
+        "公孙",
+        "慕容",
+        "长孙",
+        "宇文",
+        "司徒",
+        "夏侯",
+        "轩辕",
+        "令狐",
+        "端木",
+        "西门",
+        "南宫",
+        "独孤",
+        "澹台",
+    ]
+)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select, true
 from core.errors import NotFound
 from core.extensions import db
 from core.i18n import ANONYMOUS_NAME
+from core.text import masked_name
 from funds import ledger
 from funds.models import (
     Campaign,
@@ -183,14 +184,14 @@ class Wall:
 
 
 def wall_name(donation: Donation) -> str:
-    """爱心人士 when anonymous, else the chosen display name, else both names of the couple."""
+    """爱心人士 when anonymous, else the chosen display name, else the names masked (李** & 王**)."""
     if donation.anonymous:
         return str(ANONYMOUS_NAME)
     if donation.display_name:
         return donation.display_name
     if donation.partner_name:
-        return f"{donation.name} & {donation.partner_name}"
-    return donation.name
+        return f"{masked_name(donation.name)} & {masked_name(donation.partner_name)}"
+    return masked_name(donation.name)
 
 
 def campaign_wall(slug: str, page: int = 1, per_page: int = 24) -> Wall:

@@ -114,3 +114,28 @@ def test_overdue_claim_released_by_staff(client, db):
     db.session.refresh(c)
     db.session.refresh(wish)
     assert c.status == ClaimStatus.EXPIRED and wish.status == WishStatus.PUBLISHED
+
+
+def test_the_queue_shows_which_wishes_carry_personal_data_and_the_caseworker_is_warned_first(client, app, db):
+    from tests.helpers import client_for
+
+    caseworker = make_user(Role.CASEWORKER)
+    child = make_child(caseworker, legal_name="王小雨", alias="雨儿")
+    leaky = make_wish(
+        WishStatus.DRAFT, child=child, title="一把尤克里里", story="王小雨想学琴，有事打13912345678联系。"
+    )
+    make_wish(WishStatus.SUBMITTED, child=child, title="一盒彩色铅笔", story="她从小就非常喜欢画画，想要一盒彩铅。")
+
+    login(client, caseworker)
+    page = client.get(f"/staff/wishes/{leaky.id}").get_data(as_text=True)
+    assert "先修改" in page and "仍然提交" in page
+    assert client.post(f"/staff/wishes/{leaky.id}/submit").status_code == 302
+
+    supervisor_client = client_for(app)
+    login(supervisor_client, make_user(Role.SUPERVISOR))
+    queue = supervisor_client.get("/staff/vetting").get_data(as_text=True)
+    rows = {row.split("</a>")[0].rsplit(">", 1)[-1]: row for row in queue.split("<tr>")[2:]}
+    assert "姓名" in rows["一把尤克里里"] and "电话号码" in rows["一把尤克里里"]
+    assert "未发现" in rows["一盒彩色铅笔"]
+    # The queue names the kinds of data, never the values.
+    assert "13912345678" not in queue and "王小雨" not in queue

@@ -82,7 +82,9 @@ class ClaimForm(FlaskForm):
     )
     display_name = StringField(
         _l("Name to show publicly"),
-        description=_l("Shown as the one who made the wish come true. Leave empty to use your name."),
+        description=_l(
+            "Shown as the one who made the wish come true. Leave it empty to show only your surname (李**)."
+        ),
         validators=[Optional(), Length(max=30)],
     )
     anonymous = BooleanField(_l("Stay anonymous (shown as “A caring donor”)"))

@@ -12,6 +12,7 @@ from core.extensions import db
 from core.i18n import ANONYMOUS_NAME
 from core.ids import public_id
 from core.models import User
+from core.text import masked_name
 from core.types import UTCDateTime
 from core.types import enum_values as _enum_values
 
@@ -307,5 +308,5 @@ class Claim(db.Model):
 
     @property
     def public_name(self) -> str:
-        # As the claim form promises: an empty public name means the donor's own name.
-        return str(ANONYMOUS_NAME) if self.anonymous else self.display_name or self.name
+        # As the claim form says: with no public name chosen, the surname and stars (李**).
+        return str(ANONYMOUS_NAME) if self.anonymous else self.display_name or masked_name(self.name)

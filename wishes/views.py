@@ -547,7 +547,9 @@ def close_wish(wish_id: int):
 @bp.get(f"{STAFF}/vetting")
 @roles_required(Role.SUPERVISOR)
 def vetting_queue():
-    return render_template("wishes/vetting_queue.html", wishes=services.vetting_queue())
+    wishes = services.vetting_queue()
+    warnings = {wish.id: pii.wish_warnings(wish) for wish in wishes}
+    return render_template("wishes/vetting_queue.html", wishes=wishes, warnings=warnings)
 
 
 @bp.get(f"{STAFF}/vetting/<int:wish_id>")
