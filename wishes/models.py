@@ -283,6 +283,10 @@ class Claim(db.Model):
     delivery_photo: Mapped[str | None] = mapped_column(String(80))
     delivery_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(String(200))
+    #: The caseworker's thank-you to the donor when the gift reached the child, and a photo the
+    #: caseworker chose to show the donor (of the gift, never the child's face).
+    thanks_note: Mapped[str | None] = mapped_column(Text)
+    thanks_photo: Mapped[str | None] = mapped_column(String(80))
     #: A money claim paid online in full: held only until its donation's payment ends.
     donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"), unique=True)
 

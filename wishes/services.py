@@ -748,16 +748,30 @@ def report_delivery(claim: Claim, actor: Actor, note: str, photo: str | None = N
     return claim
 
 
-def confirm_fulfilment(actor: User, claim: Claim, note: str | None = None) -> Claim:
-    """The caseworker saw the gift reach the child: the wish has come true."""
+def confirm_fulfilment(actor: User, claim: Claim, note: str | None = None, photo: str | None = None) -> Claim:
+    """The caseworker saw the gift reach the child: the wish has come true.
+
+    The note is the caseworker's thank-you, shown to the donor on the claim's page, and so is
+    the photo, which the caseworker has confirmed shows no child's face."""
     check_can_manage_child(actor, claim.wish.child)
+    note = (note or "").strip()
+    if len(note) > 500:
+        raise ValidationError(fields={"note": _("The note may be at most 500 characters.")})
+    problem = pii.scan_text(note, claim.wish.child)
+    if problem:
+        labels = "、".join(dict.fromkeys(w.label for w in problem))
+        raise ValidationError(
+            fields={"note": _("The donor reads this note: leave out personal data (%(kinds)s).", kinds=labels)}
+        )
     _move_claim(
         claim,
         ClaimStatus.FULFILLED,
         actor,
         "claim.fulfilled",
-        note=(note or "").strip()[:500] or None,
+        note=note or None,
         ended_at=utcnow(),
+        thanks_note=note or None,
+        thanks_photo=photo,
     )
     _move_wish(claim.wish, WishStatus.FULFILLED, actor, "wish.fulfilled", fulfilled_at=utcnow())
     return claim

@@ -372,6 +372,13 @@ def manage_photo(token: str | None = None, claim_id: str | None = None):
     return send_image(claim.delivery_photo)
 
 
+@bp.get("/claims/manage/<token>/thanks-photo")
+@bp.get("/me/claims/<claim_id>/thanks-photo")
+def manage_thanks_photo(token: str | None = None, claim_id: str | None = None):
+    claim, _ref = _resolve_claim(token, claim_id)
+    return send_image(claim.thanks_photo)
+
+
 # --- staff: children ----------------------------------------------------------------------------
 
 STAFF = "/staff"
@@ -630,10 +637,29 @@ def _claim_action(claim_id: int, action, success: str):
 @bp.post(f"{STAFF}/claims/<int:claim_id>/confirm")
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def confirm_claim(claim_id: int):
-    note = request.form.get("note", "")
-    return _claim_action(
-        claim_id, lambda c: services.confirm_fulfilment(current_user, c, note), _("Confirmed: the wish has come true.")
-    )
+    """The gift reached the child: with a thank-you note and, if the caseworker confirms it shows
+    no child's face, a photo for the donor."""
+    claim = services.get_claim(claim_id)
+    if not ActionForm().validate():
+        abort(400)
+    upload, photo = request.files.get("photo"), None
+    try:
+        with transaction():
+            if upload and upload.filename:
+                if not request.form.get("photo_ok"):
+                    raise ValidationError(
+                        fields={
+                            "photo": _("Confirm that the photo shows the gift and no child's face before sharing it.")
+                        }
+                    )
+                photo = save_image(upload.stream)
+            services.confirm_fulfilment(current_user, claim, request.form.get("note", ""), photo)
+    except DomainError as exc:
+        discard_image(photo)
+        flash(" ".join(str(v) for v in exc.fields.values()) or str(exc.message), "error")
+    else:
+        flash(_("Confirmed: the wish has come true."), "success")
+    return redirect(url_for("wishes.staff_wish", wish_id=claim.wish_id))
 
 
 @bp.post(f"{STAFF}/claims/<int:claim_id>/expire")
