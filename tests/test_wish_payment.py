@@ -63,7 +63,7 @@ def actions(db) -> list[str]:
 def test_paying_in_full_through_the_simulator_keeps_the_wish(app, client, db):
     wish = money_wish()
     page = client.get(f"/wishes/{wish.public_id}", headers={"Accept-Language": "en"})
-    assert f"/donate/wish/{wish.public_id}" in page.text and "Pay the full amount online" in page.text
+    assert f"/donate/wish/{wish.public_id}" in page.text and "I'll pay for it online" in page.text
 
     form = client.get(f"/donate/wish/{wish.public_id}", headers={"Accept-Language": "en"})
     assert form.status_code == 200 and "¥168" in form.text and 'name="amount"' not in form.text

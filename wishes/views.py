@@ -25,7 +25,7 @@ from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
-from wishes import catalogue, pii, queries, search, services
+from wishes import catalogue, payments, pii, queries, search, services
 from wishes.forms import (
     CancelForm,
     ChildForm,
@@ -35,7 +35,14 @@ from wishes.forms import (
     ReasonForm,
     WishForm,
 )
-from wishes.models import WISH_CATEGORY_LABELS, WISH_STATUS_LABELS, ClaimSource, WishCategory, WishStatus
+from wishes.models import (
+    WISH_CATEGORY_LABELS,
+    WISH_STATUS_LABELS,
+    ClaimSource,
+    FulfilmentMode,
+    WishCategory,
+    WishStatus,
+)
 
 bp = Blueprint("wishes", __name__)
 
@@ -206,12 +213,29 @@ def _filters_html(locale: str, list_url: str, f: queries.WishFilter, max_yuan: s
     )
 
 
+def ways_to_fulfil(wish) -> list[str]:
+    """How a donor may make this wish come true: buy the gift, give the money to the caseworker,
+    pay the whole amount online to the wish's fund."""
+    ways = [mode for mode in (FulfilmentMode.GIFT, FulfilmentMode.MONEY) if wish.allows_mode(mode)]
+    if payments.wish_payable(wish):
+        ways.append("online")
+    return ways
+
+
+def _detail_page(wish, form, status=200):
+    ways = ways_to_fulfil(wish)
+    chosen = form.mode.data if form.mode.data in ways else request.args.get("way")
+    if chosen not in ways:
+        chosen = ways[0] if len(ways) == 1 else None
+    if chosen in (FulfilmentMode.GIFT, FulfilmentMode.MONEY):
+        form.mode.data = chosen
+    page = render_template("wishes/detail.html", wish=wish, form=form, source=_source(), ways=ways, way=chosen)
+    return page, status
+
+
 @bp.get("/wishes/<public_id>")
 def detail(public_id: str):
-    wish = services.get_public_wish(public_id)
-    form = ClaimForm()
-    form.mode.data = form.mode.data or ("gift" if wish.allows_mode("gift") else "money")
-    return render_template("wishes/detail.html", wish=wish, form=form, source=_source())
+    return _detail_page(services.get_public_wish(public_id), ClaimForm())
 
 
 def _source() -> str:
@@ -225,7 +249,7 @@ def claim(public_id: str):
     wish = services.get_public_wish(public_id)
     form = ClaimForm()
     if not form.validate():
-        return render_template("wishes/detail.html", wish=wish, form=form, source=_source()), 422
+        return _detail_page(wish, form, 422)
     data = services.ClaimInput(
         name=form.name.data,
         contact=form.contact.data,
@@ -241,12 +265,10 @@ def claim(public_id: str):
             claim, token = services.claim_wish(wish, data, donor=donor)
     except ValidationError as exc:
         apply_errors(form, exc)
-        return render_template("wishes/detail.html", wish=wish, form=form, source=_source()), 422
+        return _detail_page(wish, form, 422)
     except (Conflict, LimitReached) as exc:
         flash(str(exc.message), "error")
-        return render_template(
-            "wishes/detail.html", wish=services.get_public_wish(public_id), form=form, source=_source()
-        ), exc.status
+        return _detail_page(services.get_public_wish(public_id), form, exc.status)
     flash(_("Thank you! The wish is yours. Keep the link of this page: it is how you manage your claim."), "success")
     return redirect(url_for("wishes.manage_claim", token=token, new=1))
 
