@@ -187,6 +187,8 @@ def index():
         filters=filters,
         list_url=list_url,
         counts=summary.counts,
+        districts=summary.districts,
+        search_max=search.QUERY_MAX_LENGTH,
         **_catalogue_gettext(),
     )
 
@@ -206,7 +208,6 @@ def _filters_html(locale: str, list_url: str, f: queries.WishFilter, max_yuan: s
             filter=f,
             max_yuan=max_yuan,
             districts=districts,
-            search_max=search.QUERY_MAX_LENGTH,
             categories=_categories(),
             **_catalogue_gettext(),
         )
