@@ -60,6 +60,8 @@ class Config:
     MAIL_PORT = _int("MAIL_PORT", 25)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "微心愿 <no-reply@localhost>")
 
+    #: A CJK font file for share pictures (core/share.py); empty: the usual Noto CJK and WenQuanYi files.
+    SHARE_FONT = os.environ.get("SHARE_FONT", "")
     TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
     CURRENCY = os.environ.get("CURRENCY", "CNY")
     CLAIM_HOLD_DAYS = _int("CLAIM_HOLD_DAYS", 14)

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.clock import utcnow
 from core.money import format_money
+from core.urls import public_url
 
 LOGIN_MESSAGE = _l("Please sign in to see that page.")
 #: How a donor who chose anonymity is shown everywhere in public (爱心人士).
@@ -63,6 +64,7 @@ def register_template_helpers(app) -> None:
 
     app.jinja_env.globals.update(
         url_with=url_with,
+        public_url=public_url,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         utcnow=utcnow,
         # Babel reads zh_CN as zh_Hans_CN; templates compare against the configured names.

@@ -12,7 +12,7 @@ from jinja2 import pass_context
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from core import audit, cache, qr
+from core import audit, cache, qr, share
 from core.auth import client_key, roles_required
 from core.clock import age_in_years, local_today, utcnow
 from core.errors import Conflict, DomainError, LimitReached, ValidationError
@@ -279,6 +279,24 @@ def wish_qr(public_id: str, fmt: str):
     wish = services.get_public_wish(public_id)
     target = public_url("wishes.detail", public_id=wish.public_id, src="qr")
     return qr.response(target, fmt)
+
+
+@bp.get("/wishes/<public_id>/share.png")
+def share_image(public_id: str):
+    """The wish as a picture to save and post in a WeChat moment: title, the child's public view, QR code."""
+    wish = services.get_public_wish(public_id)
+    child = wish.child.public_view()
+    return share.response(
+        _("Micro-wish"),
+        wish.title,
+        [
+            _("%(alias)s, %(age)d years old", alias=child["alias"], age=child["age"]) + " · " + child["district"],
+            _("Estimated cost %(amount)s", amount=format_money(wish.amount_fen, wish.currency)),
+        ],
+        public_url("wishes.detail", public_id=wish.public_id, src="qr"),
+        _("Scan to help this wish come true"),
+        f"wish-{wish.public_id}.png",
+    )
 
 
 @bp.get("/posters/wish/<public_id>")

@@ -8,6 +8,25 @@
       window.print();
     }
   });
+  // Share buttons: the phone's share sheet where there is one, else the link copied.
+  var canShare = typeof navigator.share === "function";
+  var canCopy = !!(navigator.clipboard && navigator.clipboard.writeText);
+  document.querySelectorAll("[data-share]").forEach(function (button) {
+    if (!canShare && !canCopy) return;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var title = button.getAttribute("data-share-title");
+      var url = button.getAttribute("data-share-url");
+      var status = button.parentElement.querySelector(".share-status");
+      if (canShare) {
+        navigator.share({ title: title, url: url }).catch(function () {});
+      } else {
+        navigator.clipboard.writeText(url).then(function () {
+          if (status) status.textContent = button.getAttribute("data-share-copied");
+        });
+      }
+    });
+  });
   // A private link selects itself whole on a tap, ready to copy.
   document.addEventListener("focusin", function (event) {
     var target = event.target;
