@@ -77,6 +77,8 @@ def test_guest_claims_on_a_phone_and_manages_the_claim_by_private_link(
     assert_no_horizontal_scroll(page)
     snap(page, "list")
 
+    # The filters are folded away on the first screen: open them.
+    page.locator(".more-filters > summary").tap()
     filters = page.locator("form.filters")
     filters.locator("select[name=district]").select_option("梁溪区")
     filters.locator("select[name=category]").select_option("books")
