@@ -6,6 +6,7 @@ from babel import Locale
 from flask import current_app, has_request_context, request, url_for
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from core.clock import utcnow
 from core.money import format_money
@@ -55,6 +56,19 @@ def label_of(table: dict):
     return label
 
 
+def contact_link(value: str | None) -> Markup:
+    """A phone number a staff member can tap to call, an address they can tap to write to."""
+    value = (value or "").strip()
+    if not value:
+        return Markup("")
+    if "@" in value:
+        return Markup('<a href="mailto:{0}">{0}</a>').format(value)
+    digits = "".join(ch for ch in value if ch.isdigit() or ch == "+")
+    if digits.isdigit() and len(digits) == 11 and digits.startswith("1"):
+        digits = "+86" + digits
+    return Markup('<a href="tel:{0}">{1}</a>').format(digits, value)
+
+
 def register_template_helpers(app) -> None:
     def url_with(**changes):
         """The current URL with some query parameters replaced."""
@@ -71,6 +85,7 @@ def register_template_helpers(app) -> None:
         current_locale=lambda: "zh_CN" if get_locale().language == "zh" else "en",
     )
     app.jinja_env.filters.update(
+        contact_link=contact_link,
         money=lambda fen, currency="CNY": format_money(fen, currency),
         date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
         datetime=lambda d, fmt="medium": format_datetime(d, fmt) if d else "",

@@ -12,7 +12,12 @@ from funds import services
 from tests.factories import make_child, make_fund, make_user, make_wish
 
 #: The child's private file, planted to be looked for.
-PRIVATE = {"legal_name": "王雨涵", "guardian_name": "王建军", "guardian_phone": "13907654321", "school": "梁溪区实验小学"}
+PRIVATE = {
+    "legal_name": "王雨涵",
+    "guardian_name": "王建军",
+    "guardian_phone": "13907654321",
+    "school": "梁溪区实验小学",
+}
 
 
 def _meta(html: str) -> dict[str, str]:

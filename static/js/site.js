@@ -27,6 +27,19 @@
       }
     });
   });
+  // Staff tables stack their cells on a phone: each cell keeps its column's name as a label.
+  document.querySelectorAll("table.table").forEach(function (table) {
+    var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.trim();
+    });
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, i) {
+        if (names[i] && !cell.hasAttribute("data-label") && !cell.hasAttribute("colspan")) {
+          cell.setAttribute("data-label", names[i]);
+        }
+      });
+    });
+  });
   // A private link selects itself whole on a tap, ready to copy.
   document.addEventListener("focusin", function (event) {
     var target = event.target;
