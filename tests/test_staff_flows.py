@@ -55,7 +55,10 @@ def test_caseworker_registers_child_drafts_and_submits(client, db):
     db.session.refresh(wish)
     assert wish.status == WishStatus.SUBMITTED
     page = client.get(f"/staff/wishes/{wish.id}")
-    assert page.status_code == 200 and b"wish.submitted" in page.data
+    # The trail speaks in words, never in the log's codes.
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and f"由{caseworker.display_name}提交审核" in text
+    assert "wish.submitted" not in text and "draft →" not in text
 
 
 def test_supervisor_vets_with_warnings_and_cannot_vet_own(client, db):

@@ -26,6 +26,7 @@ from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
 from wishes import catalogue, payments, pii, queries, search, services
+from wishes import history as wish_history
 from wishes.forms import (
     CancelForm,
     ChildForm,
@@ -546,6 +547,7 @@ def staff_wish(wish_id: int):
         "wishes/staff_wish.html",
         wish=wish,
         history=history,
+        describe=wish_history.describe,
         warnings=pii.wish_warnings(wish),
         action_form=ActionForm(),
         reason_form=ReasonForm(),
