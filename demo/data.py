@@ -17,6 +17,7 @@ from funds import donations
 from funds import services as fund_services
 from funds.models import CampaignKind
 from wishes import services as wish_services
+from wishes import stations
 from wishes.services import ClaimInput
 
 DEMO_PASSWORD = "weixinyuan-demo"
@@ -53,6 +54,57 @@ PLACES = [
     ("长宁区", "华阳路街道", "秀水社区"),
     ("崂山区", "王哥庄街道", "港东社区"),
     ("咸安区", "温泉街道", "金桂社区"),
+]
+
+#: A delivery station for each demo street: the community child-protection stations (未保站)
+#: of the field reports. Addresses and numbers are made up.
+STATIONS = [
+    (
+        "梁溪区",
+        "崇安寺街道",
+        "崇安寺街道未成年人保护工作站",
+        "健康里社区服务中心一楼",
+        "周一至周五 9:00–17:00",
+        "陈老师",
+        "0510-8272 0001",
+    ),
+    (
+        "梁溪区",
+        "江海街道",
+        "江海街道未保站",
+        "凤宾社区党群服务中心二楼",
+        "周一至周六 8:30–17:30",
+        "周老师",
+        "0510-8272 0002",
+    ),
+    (
+        "昆山开发区",
+        "",
+        "开发区社工站",
+        "前进东路社会事业服务中心三楼",
+        "周一至周五 9:00–17:00",
+        "沈老师",
+        "0512-5771 0003",
+    ),
+    (
+        "长宁区",
+        "华阳路街道",
+        "华阳路街道儿童之家",
+        "秀水社区睦邻中心一楼",
+        "周二至周日 9:00–18:00",
+        "顾老师",
+        "021-6211 0004",
+    ),
+    (
+        "崂山区",
+        "王哥庄街道",
+        "王哥庄街道未成年人保护工作站",
+        "港东社区服务中心一楼",
+        "周一至周五 8:30–17:00",
+        "王老师",
+        "0532-8780 0005",
+    ),
+    ("咸安区", "温泉街道", "温泉街道社工站", "金桂社区服务站", "周一至周五 9:00–17:00", "胡老师", "0715-8120 0006"),
 ]
 
 ALIASES = [
@@ -122,6 +174,20 @@ def _seed() -> dict:
     caseworkers = [u for u in users.values() if Role.CASEWORKER in u.roles]
     supervisor = users["supervisor@demo.weixinyuan.org"]
     donor_account = users["donor@demo.weixinyuan.org"]
+
+    for district, street, name, address, hours, contact, phone in STATIONS:
+        stations.create_station(
+            supervisor,
+            {
+                "district": district,
+                "street": street,
+                "name": name,
+                "address": address,
+                "hours": hours,
+                "contact_name": contact,
+                "contact_phone": phone,
+            },
+        )
 
     fund_admin = users["fund@demo.weixinyuan.org"]
     funds = [fund_services.create_fund(fund_admin, slug, name, description) for slug, name, description in FUNDS]

@@ -13,6 +13,7 @@ from payments.models import PaymentReview
 from tests.conftest import make_app
 from tests.factories import PASSWORD, child_data, claim, login, make_child, make_fund, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
+from wishes import stations
 from wishes.models import WishStatus
 
 STAFF_PREFIXES = ("/staff", "/admin")
@@ -35,6 +36,18 @@ def world(app, db):
     donation = donations.record_offline(
         users[Role.FUND_ADMIN], donations.resolve_target(fund=fund.slug), 10_000, donor, "cash", None
     )
+    station = stations.create_station(
+        users[Role.SUPERVISOR],
+        {
+            "district": "梁溪区",
+            "street": "江海街道",
+            "name": "江海街道未保站",
+            "address": "凤宾社区一楼",
+            "hours": "周一至周五 9:00–17:00",
+            "contact_name": "周老师",
+            "contact_phone": "0510-8272 0002",
+        },
+    )
     unknown = {"id": "evt_world_unknown", "type": "checkout.session.completed", "data": {"object": {"metadata": {}}}}
     assert apply.handle_event(unknown) == "review"
     db.session.commit()
@@ -49,6 +62,7 @@ def world(app, db):
         "project": project,
         "donation": donation,
         "review": db.session.scalar(db.select(PaymentReview)),
+        "station": station,
     }
 
 
@@ -62,6 +76,7 @@ def _staff_urls(app, world, method: str) -> list[tuple[str, str]]:
         "project_id": world["project"].id,
         "donation_id": world["donation"].id,
         "review_id": world["review"].id,
+        "station_id": world["station"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():

@@ -112,6 +112,7 @@ def _url(rule, world) -> str:
         "token": world["token"],
         "user_id": world["user_id"],
         "review_id": 1,
+        "station_id": 1,
         "filename": "css/site.css",
     }
     return re.sub(r"<(?:[^:<>]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), path)

@@ -102,3 +102,28 @@ class DeliveryForm(FlaskForm):
 
 class CancelForm(FlaskForm):
     reason = StringField(_l("Why are you cancelling? (optional)"), validators=[Optional(), Length(max=200)])
+
+
+class StationForm(FlaskForm):
+    district = StringField(_l("District"), validators=[DataRequired(), Length(max=40)])
+    street = StringField(
+        _l("Street"),
+        description=_l("Leave empty for a station that serves every street of the district without its own."),
+        validators=[Optional(), Length(max=40)],
+    )
+    name = StringField(
+        _l("Station"), description=_l("e.g. 王哥庄街道未成年人保护工作站"), validators=[DataRequired(), Length(max=80)]
+    )
+    address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
+    hours = StringField(
+        _l("Opening hours"), description=_l("e.g. 周一至周五 9:00–17:00"), validators=[DataRequired(), Length(max=120)]
+    )
+    contact_name = StringField(_l("Contact"), validators=[DataRequired(), Length(max=60)])
+    contact_phone = StringField(_l("Contact's phone"), validators=[DataRequired(), Length(max=32)])
+    postal_address = StringField(
+        _l("Postal address"),
+        description=_l("Where parcels go, if not the address above."),
+        validators=[Optional(), Length(max=200)],
+    )
+    postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=10)])
+    active = BooleanField(_l("Open: tell donors to deliver here"), default=True)

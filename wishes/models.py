@@ -4,7 +4,7 @@ import enum
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import age_in_years, utcnow
@@ -243,6 +243,39 @@ class Wish(db.Model):
     @property
     def fulfilled_claim(self) -> "Claim | None":
         return next((c for c in self.claims if c.status == ClaimStatus.FULFILLED), None)
+
+
+class Station(db.Model):
+    """Where donors bring or post gifts for the children of one street (or of a whole district):
+    a community child-protection station (未保站) or social-work station, never a child's home.
+    Staff keep the list; a claim's page and mail tell the donor where, when and whom to call."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district: Mapped[str] = mapped_column(String(40))
+    #: Empty: the station serves every street of the district that has none of its own.
+    street: Mapped[str] = mapped_column(String(40), default="")
+    name: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[str] = mapped_column(String(120))
+    contact_name: Mapped[str] = mapped_column(String(60))
+    contact_phone: Mapped[str] = mapped_column(String(32))
+    #: Where a parcel goes, when it differs from the address above.
+    postal_address: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("district", "street", name="uq_stations_district_street"),)
+
+    @property
+    def place(self) -> str:
+        return f"{self.district}{self.street}"
+
+    @property
+    def parcel_address(self) -> str:
+        return self.postal_address or self.address
 
 
 class WishTerm(db.Model):

@@ -46,6 +46,7 @@ from wishes.models import (
     WishCategory,
     WishStatus,
 )
+from wishes.stations import parcel_reference, station_of_wish
 
 # --- checks shared by forms, the API and services -------------------------------------------
 
@@ -564,6 +565,25 @@ def manage_url(token: str) -> str:
     return public_url("wishes.manage_claim", token=token)
 
 
+def _delivery_text(claim: Claim) -> str:
+    """Where the gift goes, for the claim's mail: the station of the child's street, or a promised call."""
+    station = station_of_wish(claim.wish)
+    if station is None:
+        return _("The caseworker will call or write to you within two working days to arrange the handover.")
+    return _(
+        "Where to bring the gift: %(name)s, %(address)s (%(hours)s); contact %(contact)s %(phone)s.\n"
+        "To post it instead, send it to %(parcel)s and write “%(reference)s” on the parcel.\n"
+        "Never to the child's home: the station hands the gift over.",
+        name=station.name,
+        address=f"{station.district}{station.address}",
+        hours=station.hours,
+        contact=station.contact_name,
+        phone=station.contact_phone,
+        parcel=f"{station.district}{station.parcel_address}",
+        reference=parcel_reference(claim),
+    )
+
+
 def _queue_claim_email(claim: Claim, token: str) -> None:
     wish = claim.wish
     subject = _("Thank you for claiming the wish “%(title)s”", title=wish.title)
@@ -571,6 +591,7 @@ def _queue_claim_email(claim: Claim, token: str) -> None:
         "Thank you, %(name)s!\n\n"
         "You have claimed the wish “%(title)s” of %(alias)s (%(district)s).\n"
         "Please deliver it by %(due)s.\n\n"
+        "%(delivery)s\n\n"
         "Your private link to see the due date, report the delivery or cancel:\n%(url)s\n\n"
         "Keep this link to yourself: anyone who has it can manage this claim.",
         name=claim.name,
@@ -579,6 +600,7 @@ def _queue_claim_email(claim: Claim, token: str) -> None:
         district=wish.child.public_district,
         due=claim.due_at.astimezone(_zone()).strftime("%Y-%m-%d"),
         url=manage_url(token),
+        delivery=_delivery_text(claim),
     )
     queue_notification(
         kind="claim.created",

@@ -25,7 +25,7 @@ from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
-from wishes import catalogue, payments, pii, queries, search, services
+from wishes import catalogue, payments, pii, queries, search, services, stations
 from wishes import history as wish_history
 from wishes.forms import (
     CancelForm,
@@ -34,6 +34,7 @@ from wishes.forms import (
     DeliveryForm,
     NoteForm,
     ReasonForm,
+    StationForm,
     WishForm,
 )
 from wishes.models import (
@@ -340,6 +341,12 @@ def _manage_page(claim, ref: dict, status: int = 200, **forms):
         "action_form": ActionForm(),
         "is_new": request.args.get("new") == "1",
     }
+    station = stations.station_of_wish(claim.wish)
+    context.update(
+        station=station,
+        map_url=stations.map_url(station) if station else None,
+        reference=stations.parcel_reference(claim),
+    )
     response = current_app.make_response((render_template("wishes/manage.html", **context), status))
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -589,6 +596,40 @@ def withdraw_wish(wish_id: int):
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def close_wish(wish_id: int):
     return _staff_action(wish_id, lambda w: services.close_wish(current_user, w), _("The wish is closed."))
+
+
+# --- staff: delivery stations -------------------------------------------------------------------
+
+
+@bp.get(f"{STAFF}/stations")
+@roles_required(Role.SUPERVISOR)
+def stations_list():
+    return render_template("wishes/staff_stations.html", stations=stations.all_stations())
+
+
+@bp.route(f"{STAFF}/stations/new", methods=["GET", "POST"])
+@roles_required(Role.SUPERVISOR)
+def new_station():
+    form = StationForm()
+    if form.validate_on_submit():
+        ok, _station = submit_form(form, lambda: stations.create_station(current_user, form.data))
+        if ok:
+            flash(_("The station is saved."), "success")
+            return redirect(url_for("wishes.stations_list"))
+    return render_template("wishes/staff_station_form.html", form=form, station=None), 422 if form.errors else 200
+
+
+@bp.route(f"{STAFF}/stations/<int:station_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.SUPERVISOR)
+def edit_station(station_id: int):
+    station = stations.get_station(station_id)
+    form = StationForm(obj=station)
+    if form.validate_on_submit():
+        ok, _station = submit_form(form, lambda: stations.update_station(current_user, station, form.data))
+        if ok:
+            flash(_("The station is saved."), "success")
+            return redirect(url_for("wishes.stations_list"))
+    return render_template("wishes/staff_station_form.html", form=form, station=station), 422 if form.errors else 200
 
 
 # --- staff: vetting -----------------------------------------------------------------------------
