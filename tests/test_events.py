@@ -382,3 +382,18 @@ def test_a_forged_guest_cookie_is_ignored(app):
     phone = client_for(app)
     phone.set_cookie("event_guest", "eyJuYW1lIjoiSGFja2VyIn0.forged.sig")
     assert "Hacker" not in phone.get(f"/events/{event.slug}/room").get_data(as_text=True)
+
+
+def test_the_demo_seeds_a_live_event_with_open_featured_wishes(runner, client):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    items = client.get("/api/v1/events").get_json()["items"]
+    live = [i for i in items if i["status"] == "live"]
+    assert [i["title"] for i in live] == ["六一儿童节微心愿认领活动"]
+    board = client.get(live[0]["board_url"].replace("http://localhost", "")).status_code
+    assert board == 200
+    body = client.get(f"/api/v1/events/{live[0]['slug']}/board").get_json()
+    open_wishes = [w for w in body["wishes"] if w["status"] == "published"]
+    assert body["total"] >= 30 and len(open_wishes) >= 10
+    assert {w["child"]["district"] for w in body["wishes"]} == {"崂山区王哥庄街道"}
+    assert body["claimed"] == 12 and body["raised_fen"] == 200_000
