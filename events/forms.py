@@ -49,4 +49,3 @@ class RoomClaimForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=60)])
     contact = StringField(_l("Mobile number"), validators=[DataRequired(), Length(max=254)])
     key = HiddenField()
-

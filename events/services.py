@@ -481,7 +481,9 @@ def attendee_by_paddle(event: Event, paddle) -> Attendee:
 def _existing(event: Event, key: str | None) -> EventClaim | None:
     if not key:
         return None
-    return db.session.scalar(select(EventClaim).where(EventClaim.event_id == event.id, EventClaim.idempotency_key == key))
+    return db.session.scalar(
+        select(EventClaim).where(EventClaim.event_id == event.id, EventClaim.idempotency_key == key)
+    )
 
 
 def _check_key(key: str | None) -> str | None:
@@ -627,4 +629,3 @@ def record_pledge(actor: User, event: Event, amount_fen, paddle=None) -> EventMe
     message = append(event.id, MessageKind.DONATION, data, amount_fen=amount_fen)
     audit.record("event.pledge", event, actor, after=data)
     return message
-

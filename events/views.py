@@ -166,7 +166,9 @@ def _remember(response, guest: dict | None = None, device: str | None = None):
             secure=secure,
         )
     if device:
-        response.set_cookie(DEVICE_COOKIE, device, max_age=EVENING_SECONDS, httponly=True, samesite="Lax", secure=secure)
+        response.set_cookie(
+            DEVICE_COOKIE, device, max_age=EVENING_SECONDS, httponly=True, samesite="Lax", secure=secure
+        )
     return response
 
 
@@ -400,7 +402,10 @@ def host_attendees(slug: str):
                 current_user,
                 event,
                 services.AttendeeInput(
-                    paddle=form.paddle.data, name=form.name.data, phone=form.phone.data, organisation=form.organisation.data
+                    paddle=form.paddle.data,
+                    name=form.name.data,
+                    phone=form.phone.data,
+                    organisation=form.organisation.data,
                 ),
             ),
         )
@@ -430,7 +435,11 @@ def host_import(slug: str):
     else:
         flash(_("Choose a CSV or XLSX file."), "error")
     return render_template(
-        "events/host_attendees.html", event=event, form=AttendeeForm(formdata=None), import_form=form, import_errors=errors
+        "events/host_attendees.html",
+        event=event,
+        form=AttendeeForm(formdata=None),
+        import_form=form,
+        import_errors=errors,
     ), (422 if errors else 200)
 
 

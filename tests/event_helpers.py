@@ -2,7 +2,6 @@
 
 import http.client
 import json
-import socket
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -61,7 +60,7 @@ class SseClient:
         while time.monotonic() < deadline:
             try:
                 raw = self.response.readline()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 return None
             if not raw:
                 return None

@@ -50,7 +50,9 @@ def _paddles(n):
 def _door_sessions(url, host):
     sessions = {}
     host_session = requests.Session()
-    response = host_session.post(f"{url}/login", data={"email": host.email, "password": PASSWORD}, allow_redirects=False)
+    response = host_session.post(
+        f"{url}/login", data={"email": host.email, "password": PASSWORD}, allow_redirects=False
+    )
     assert response.status_code == 302
     sessions["host"] = host_session
     return sessions
@@ -107,7 +109,9 @@ def test_claims_through_every_door_reach_every_stream_once_in_order(app, live_se
         board.join(timeout=40)
 
     db.session.commit()
-    stored = list(db.session.scalars(select(EventMessage.id).where(EventMessage.kind == "claim").order_by(EventMessage.id)))
+    stored = list(
+        db.session.scalars(select(EventMessage.id).where(EventMessage.kind == "claim").order_by(EventMessage.id))
+    )
     assert len(stored) == 12
     for board in boards:
         ids = [int(m["id"]) for m in board.messages if m["event"] == "claim"]

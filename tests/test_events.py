@@ -1,7 +1,6 @@
 """Events and the live board: the contract (DESIGN.md §5), the stream, paddle claims, backups, undo, the room."""
 
 import io
-import threading
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -124,7 +123,7 @@ def test_stream_sends_missed_messages_in_order_then_live_ones(app, live_server, 
         reader.close()
 
     # Resuming after the first message gives exactly what followed it, by header or by query parameter.
-    for path, header in ((f"/events/liuyi/stream", str(first)), (f"/events/liuyi/stream?last_event_id={first}", None)):
+    for path, header in (("/events/liuyi/stream", str(first)), (f"/events/liuyi/stream?last_event_id={first}", None)):
         again = SseClient(live_server.url, path, last_event_id=header)
         try:
             resumed = again.take(3, timeout=2)
