@@ -449,7 +449,7 @@ def import_attendees(actor: User, event: Event, rows: list[AttendeeInput]) -> li
         try:
             clean = _clean_attendee(row, taken)
         except ValidationError as exc:
-            errors[f"row {number}"] = "; ".join(str(v) for v in exc.fields.values())
+            errors[_("row %(n)d", n=number)] = "; ".join(str(v) for v in exc.fields.values())
             continue
         taken.add(clean["paddle"])
         clean_rows.append(clean)

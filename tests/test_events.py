@@ -306,7 +306,7 @@ def test_import_writes_nothing_when_a_row_is_bad(app):
         f"/events/{event.slug}/host/attendees/import", data={"file": (io.BytesIO(bad), "paddles.xlsx")}
     )
     assert response.status_code == 422
-    assert "row 3" in response.get_data(as_text=True)
+    assert "第 3 行" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Attendee)) == 0
     good = "paddle,name,organisation,phone\n1,甲,某公司,13900000001\n2,乙,,13900000002\n".encode()
     response = client.post(

@@ -114,6 +114,8 @@
   function connect() {
     var url = data.streamUrl + (lastId ? "?last_event_id=" + lastId : "");
     var source = new EventSource(url);
+    source.addEventListener("open", function () { board.dataset.live = "1"; });
+    source.addEventListener("error", function () { board.dataset.live = "0"; });
     Object.keys(handlers).forEach(function (kind) {
       source.addEventListener(kind, function (e) {
         var id = parseInt(e.lastEventId, 10);
