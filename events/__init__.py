@@ -9,6 +9,8 @@ def _int(name: str, default: int) -> int:
 
 
 def init_app(app) -> None:
+    from flask_babel import lazy_gettext as _l
+
     from core.i18n import label_of
     from events import api, broker, receivers, views
     from events.models import EVENT_STATUS_LABELS
@@ -31,3 +33,12 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.jinja_env.globals.update(event_status_label=label_of(EVENT_STATUS_LABELS))
+    # The staff desk shows a card per package that has one: the host's leads to events, walls and posters.
+    app.jinja_env.globals.setdefault("staff_desk_cards", []).append(
+        {
+            "roles": ("host",),
+            "endpoint": "events.host_events",
+            "title": _l("Events"),
+            "text": _l("Run an event's board and paddles; campaign walls and posters."),
+        }
+    )

@@ -24,7 +24,7 @@ from core.urls import public_url
 from events import broker, exports, services
 from events.forms import AttendeeForm, EventForm, ImportForm, PaddleClaimForm, PledgeForm, RoomClaimForm
 from events.models import EventStatus
-from funds.models import Fund
+from funds.models import Campaign, Fund
 from wishes import queries as wish_queries
 
 bp = Blueprint("events", __name__)
@@ -233,7 +233,9 @@ def _event_input(form: EventForm) -> services.EventInput:
 @bp.get("/host/events")
 @HOST
 def host_events():
-    return render_template("events/host_events.html", events=services.events_for_host())
+    """The host's desk: every event, and the campaigns whose walls and posters a host puts up."""
+    campaigns = db.session.scalars(select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.title))
+    return render_template("events/host_events.html", events=services.events_for_host(), campaigns=list(campaigns))
 
 
 @bp.route("/host/events/new", methods=["GET", "POST"])

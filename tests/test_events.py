@@ -396,3 +396,24 @@ def test_the_demo_seeds_a_live_event_with_open_featured_wishes(runner, client):
     assert body["total"] >= 30 and len(open_wishes) >= 10
     assert {w["child"]["district"] for w in body["wishes"]} == {"崂山区王哥庄街道"}
     assert body["claimed"] == 12 and body["raised_fen"] == 200_000
+
+
+def test_the_hosts_desk_leads_to_events_walls_and_posters(app):
+    from funds import services as fund_services
+    from tests.factories import make_fund
+
+    event, host, _wishes = make_event(wishes=1)
+    fund = make_fund()
+    admin = make_user(Role.FUND_ADMIN)
+    fund_services.create_campaign(
+        admin,
+        fund_services.CampaignInput(slug="registry", title="婚姻登记处爱心捐赠点", fund=fund.slug, description=""),
+    )
+    db.session.commit()
+    client = client_for(app)
+    login(client, host)
+    desk = client.get("/staff/").get_data(as_text=True)
+    assert "/host/events" in desk
+    page = client.get("/host/events").get_data(as_text=True)
+    assert f"/events/{event.slug}/host" in page and "/campaigns/registry/wall" in page
+    assert "/posters/campaign/registry" in page
