@@ -51,6 +51,10 @@ class RedisBroker(LocalBroker):
         import redis
 
         self._redis = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # The listener waits for messages as long as there are none: no read timeout, a ping instead.
+        self._listener = redis.Redis.from_url(
+            url, socket_timeout=None, socket_connect_timeout=5, health_check_interval=30
+        )
         self._listener_pid: int | None = None
         self._lock = threading.Lock()
 
@@ -80,7 +84,7 @@ class RedisBroker(LocalBroker):
         backoff = 0.5
         while True:
             try:
-                pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+                pubsub = self._listener.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(CHANNEL)
                 backoff = 0.5
                 for item in pubsub.listen():

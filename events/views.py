@@ -1,7 +1,5 @@
 """Event pages: the projected board and its stream, the room page for phones, the host console."""
 
-import json
-import time
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -13,7 +11,6 @@ from sqlalchemy import select
 from core import qr
 from core.auth import roles_required
 from core.clock import utcnow, zone
-from core.database import read_only
 from core.errors import Conflict, DomainError, ValidationError
 from core.extensions import db, limiter
 from core.forms import ActionForm
@@ -22,6 +19,7 @@ from core.models import Role
 from core.transactions import run_action, submit_form, transaction
 from core.urls import public_url
 from events import broker, exports, services
+from events import stream as live_stream
 from events.forms import AttendeeForm, EventForm, ImportForm, PaddleClaimForm, PledgeForm, RoomClaimForm
 from events.models import EventStatus
 from funds.models import Campaign, Fund
@@ -41,51 +39,36 @@ def _last_event_id() -> int:
     return int(raw)
 
 
-def _sse(message_id: int, kind: str, data: dict) -> str:
-    return f"id: {message_id}\nevent: {kind}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
-
-
 @bp.get("/events/<slug>/stream")
 def stream(slug: str):
     """The event's messages after Last-Event-ID, then live ones; no database session is held while it waits."""
-    event_id = services.get_event(slug).id
+    event = services.get_event(slug)
+    key = (event.id, event.created_at.timestamp())
     last_id = _last_event_id()
     app = current_app._get_current_object()
-    engine = db.engine
-    live = broker.get(app)
-    lifetime = app.config["EVENT_STREAM_SECONDS"]
-    poll = app.config["EVENT_STREAM_POLL_SECONDS"]
-    heartbeat = app.config["EVENT_STREAM_HEARTBEAT_SECONDS"]
+    config = app.config
+    tail = app.extensions.get(TAIL)
+    if tail is None:
+        tail = app.extensions.setdefault(TAIL, live_stream.Tail(db.engine, config["EVENT_STREAM_POLL_SECONDS"]))
     db.session.remove()
-
-    def generate():
-        nonlocal last_id
-        yield "retry: 1000\n\n"
-        deadline = time.monotonic() + lifetime
-        quiet_since = time.monotonic()
-        while True:
-            seen = live.version(event_id)
-            with read_only(), engine.connect() as connection:
-                rows = services.messages_after(connection, event_id, last_id)
-            for row in rows:
-                last_id = row.id
-                yield _sse(row.id, row.kind, row.data)
-            now = time.monotonic()
-            if rows:
-                quiet_since = now
-                continue
-            if now >= deadline:
-                return
-            if now - quiet_since >= heartbeat:
-                yield ": keep-alive\n\n"
-                quiet_since = now
-            live.wait(event_id, seen, min(poll, deadline - now, heartbeat - (now - quiet_since)))
-
-    response = Response(generate(), mimetype="text/event-stream")
+    body = live_stream.generate(
+        broker.get(app),
+        tail,
+        key,
+        last_id,
+        config["EVENT_STREAM_SECONDS"],
+        config["EVENT_STREAM_POLL_SECONDS"],
+        config["EVENT_STREAM_HEARTBEAT_SECONDS"],
+    )
+    response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
     # A reverse proxy must pass each message on at once, not buffer the stream.
     response.headers["X-Accel-Buffering"] = "no"
     return response
+
+
+#: The key under app.extensions of the process's stream tail (events.stream.Tail).
+TAIL = "event_stream_tail"
 
 
 # --- the projected board --------------------------------------------------------------------------

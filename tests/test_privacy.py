@@ -432,7 +432,8 @@ def test_event_board_api_stream_room_and_qr_show_no_private_field(app, world, mo
     monkeypatch.setitem(app.config, "EVENT_STREAM_SECONDS", 0)
     host = make_user(Role.HOST)
     event = events.create_event(
-        host, events.EventInput(slug="liuyi-open", title="六一活动", starts_at=utcnow() + timedelta(hours=1), venue="街道")
+        host,
+        events.EventInput(slug="liuyi-open", title="六一活动", starts_at=utcnow() + timedelta(hours=1), venue="街道"),
     )
     open_wishes = [services.get_public_wish(w.public_id) for w in world["wishes"] if w.status == WishStatus.PUBLISHED]
     extra = make_wish(WishStatus.PUBLISHED, child=world["child"], supervisor=world["supervisor"], title="一个篮球")
