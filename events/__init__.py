@@ -23,8 +23,11 @@ def init_app(app) -> None:
     app.config.setdefault("EVENT_ROOM_RATE_LIMIT", os.environ.get("EVENT_ROOM_RATE_LIMIT", "10 per minute"))
     #: A stream ends after this long; the browser reconnects at once with Last-Event-ID.
     app.config.setdefault("EVENT_STREAM_SECONDS", _int("EVENT_STREAM_SECONDS", 300))
-    #: A stream reads the log at least this often, whatever the broker says.
-    app.config.setdefault("EVENT_STREAM_POLL_SECONDS", _int("EVENT_STREAM_POLL_SECONDS", 5))
+    #: A stream reads the log at least this often, whatever the broker says. Without Redis, a claim
+    #: answered by another worker (or the scheduler) reaches this worker's streams only this way.
+    app.config.setdefault(
+        "EVENT_STREAM_POLL_SECONDS", _int("EVENT_STREAM_POLL_SECONDS", 5 if app.config.get("REDIS_URL") else 1)
+    )
     #: A keep-alive comment at least this often.
     app.config.setdefault("EVENT_STREAM_HEARTBEAT_SECONDS", _int("EVENT_STREAM_HEARTBEAT_SECONDS", 15))
 
