@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BIN, BENCH, OUT, ROOT, Server, ensure_translations, log, percentile, run_step, run_wrk  # noqa: E402
+from run import BENCH, BIN, OUT, ROOT, Server, ensure_translations, log, percentile, run_step, run_wrk  # noqa: E402
 
 SLUG = "bench-board"
 
@@ -188,7 +188,8 @@ def claim(url: str, public_id: str, n: int) -> tuple[int, float]:
     )
     started = time.monotonic()
     with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status, started
+        response.read()
+        return response.status, started, time.monotonic()
 
 
 def main() -> None:
@@ -232,18 +233,19 @@ def main() -> None:
         rss_after = worker_rss_kb(server.proc.pid)
         loaded = run_wrk(f"{server.url}/wishes", args.wrk_seconds, 8, report)
         sent: dict[str, float] = {}
+        answered: dict[str, float] = {}
         interval = args.seconds / args.claims
         first = time.monotonic()
         for n, public_id in enumerate(public_ids[: args.claims]):
             wait = first + n * interval - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
-            status, at = claim(server.url, public_id, n)
+            status, at, done = claim(server.url, public_id, n)
             assert status == 201, status
-            sent[public_id] = at
+            sent[public_id], answered[public_id] = at, done
         time.sleep(3)
         streams.close()
-    latencies, missed, duplicated = [], 0, 0
+    latencies, missed, duplicated, after_answer = [], 0, 0, []
     for got in streams.received:
         for public_id, at in sent.items():
             times = got.get(public_id, [])
@@ -252,13 +254,20 @@ def main() -> None:
                 continue
             duplicated += len(times) - 1
             latencies.append((times[0] - at) * 1000)
+            after_answer.append((times[0] - answered[public_id]) * 1000)
     latencies.sort()
+    claim_ms = sorted((answered[p] - sent[p]) * 1000 for p in sent)
     result.update(
         {
             "latency_ms": {
                 "p50": round(percentile(latencies, 50), 1),
                 "p95": round(percentile(latencies, 95), 1),
                 "max": round(latencies[-1], 1) if latencies else None,
+            },
+            "claim_request_ms": {"p50": round(percentile(claim_ms, 50), 1), "p95": round(percentile(claim_ms, 95), 1)},
+            "after_claim_answered_ms": {
+                "p50": round(percentile(after_answer, 50), 1),
+                "p95": round(percentile(after_answer, 95), 1),
             },
             "missed": missed,
             "duplicated": duplicated,

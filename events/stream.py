@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections import defaultdict
+from typing import NamedTuple
 
 from core.database import read_only
 from events import services
@@ -23,6 +24,11 @@ WINDOW = 1000
 
 def sse(message_id: int, kind: str, data: dict) -> str:
     return f"id: {message_id}\nevent: {kind}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+
+
+class Message(NamedTuple):
+    id: int
+    text: str
 
 
 class Tail:
@@ -37,9 +43,11 @@ class Tail:
         #: Per event: the last id the tail has seen.
         self._last: dict[tuple, int] = {}
 
-    def _read_db(self, event_id: int, after: int) -> list:
+    def _read_db(self, event_id: int, after: int) -> list["Message"]:
+        """Messages after `after`, each already in its stream form: every stream sends the same text."""
         with read_only(), self.engine.connect() as connection:
-            return services.messages_after(connection, event_id, after)
+            rows = services.messages_after(connection, event_id, after)
+        return [Message(row.id, sse(row.id, row.kind, row.data)) for row in rows]
 
     def after(self, key: tuple, last_id: int, version: int) -> list:
         event_id = key[0]
@@ -81,9 +89,9 @@ def generate(live, tail: Tail, key: tuple, last_id: int, lifetime: float, poll: 
     while True:
         seen = live.version(event_id)
         rows = tail.after(key, last_id, seen)
-        for row in rows:
-            last_id = row.id
-            yield sse(row.id, row.kind, row.data)
+        for message in rows:
+            last_id = message.id
+            yield message.text
         now = time.monotonic()
         if rows:
             quiet_since = now
