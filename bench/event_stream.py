@@ -255,6 +255,11 @@ def main() -> None:
             duplicated += len(times) - 1
             latencies.append((times[0] - at) * 1000)
             after_answer.append((times[0] - answered[public_id]) * 1000)
+    spreads = []
+    for public_id, done in answered.items():
+        firsts = [got[public_id][0] for got in streams.received if got.get(public_id)]
+        if firsts:
+            spreads.append(((min(firsts) - done) * 1000, (max(firsts) - done) * 1000))
     latencies.sort()
     claim_ms = sorted((answered[p] - sent[p]) * 1000 for p in sent)
     result.update(
@@ -269,6 +274,10 @@ def main() -> None:
                 "p50": round(percentile(after_answer, 50), 1),
                 "p95": round(percentile(after_answer, 95), 1),
             },
+            "first_and_last_stream_ms_median": [
+                round(percentile([a for a, _b in spreads], 50), 1),
+                round(percentile([b for _a, b in spreads], 50), 1),
+            ],
             "missed": missed,
             "duplicated": duplicated,
             "rss_per_stream_kb": round((rss_after - rss_before) / args.streams, 1),

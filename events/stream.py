@@ -53,7 +53,8 @@ class Tail:
         event_id = key[0]
         with self._locks[key]:
             seen = self._read.get(key)
-            if seen is None or seen[0] != version or time.monotonic() - seen[1] >= self.poll / 2:
+            # Versions only grow: a stream holding an older one than the last read is covered by that read.
+            if seen is None or version > seen[0] or time.monotonic() - seen[1] >= self.poll / 2:
                 if key not in self._last:
                     # First use in this process: start the window at what the stream asks for.
                     self._last[key] = last_id
@@ -65,7 +66,7 @@ class Tail:
                     if len(rows) < 500:
                         break
                 del self._rows[key][:-WINDOW]
-                self._read[key] = (version, time.monotonic())
+                self._read[key] = (max(version, seen[0] if seen else version), time.monotonic())
             rows = self._rows[key]
             if last_id >= self._window_start(key):
                 # Ids in the window ascend: find the first one after last_id by bisection.
