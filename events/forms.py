@@ -17,6 +17,12 @@ class EventForm(FlaskForm):
     starts_at = DateTimeLocalField(_l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     venue = StringField(_l("Venue"), validators=[DataRequired(), Length(min=2, max=120)])
     fund = SelectField(_l("Fund"), choices=[], validators=[Optional()])
+    campaign = SelectField(
+        _l("Campaign for online gifts"),
+        description=_l("Gifts made online to this campaign during the event add to the board's total."),
+        choices=[],
+        validators=[Optional()],
+    )
 
 
 class AttendeeForm(FlaskForm):

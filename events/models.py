@@ -56,12 +56,15 @@ class Event(db.Model):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     venue: Mapped[str] = mapped_column(String(120))
     fund_id: Mapped[int | None] = mapped_column(ForeignKey("funds.id"))
+    #: Online donations to this campaign (the room page's "give" link) add to the board's total.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id"))
     host_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The board shows a pause screen while this is set.
     paused: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     fund = relationship("Fund")
+    campaign = relationship("Campaign")
     featured: Mapped[list["EventWish"]] = relationship(
         back_populates="event", order_by="EventWish.position", cascade="all, delete-orphan"
     )

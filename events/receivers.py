@@ -9,6 +9,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from events import broker, services
+from payments import signals as payment_signals
 from wishes import signals
 
 #: Session.info key: ids of the events that got messages in the session's open transaction.
@@ -38,5 +39,6 @@ def connect() -> None:
     signals.claim_made.connect(services.on_claim_made)
     signals.claim_released.connect(services.on_claim_released)
     signals.wish_fulfilled.connect(services.on_wish_fulfilled)
+    payment_signals.donation_paid.connect(services.on_donation_paid)
     sa_event.listen(Session, "after_commit", _publish_after_commit)
     sa_event.listen(Session, "after_rollback", _forget_after_rollback)

@@ -35,7 +35,7 @@ from events.models import (
     EventWish,
     MessageKind,
 )
-from funds.models import Fund
+from funds.models import Campaign, Fund
 from wishes import services as wish_services
 from wishes.models import PUBLIC_WISH_STATUSES, Claim, ClaimSource, ClaimStatus, Wish, WishStatus
 
@@ -91,6 +91,26 @@ def on_claim_released(claim: Claim) -> None:
             backup.offered_at = utcnow()
             data["offered_to"] = backup.attendee.paddle
         append(event_id, MessageKind.RELEASE, data)
+
+
+def on_donation_paid(donation, **_kwargs) -> None:
+    """An online donation to a live event's campaign (its "give" link) adds to the board's total."""
+    if donation.campaign_id is None:
+        return None
+    event_ids = db.session.scalars(
+        select(Event.id)
+        .where(Event.campaign_id == donation.campaign_id, Event.status == EventStatus.LIVE)
+        .order_by(Event.id)
+    )
+    for event_id in list(event_ids):
+        append(
+            event_id,
+            MessageKind.DONATION,
+            {"amount_fen": donation.amount_fen, "paddle": None},
+            amount_fen=donation.amount_fen,
+        )
+    # Nothing for a fund administrator to review.
+    return None
 
 
 def on_wish_fulfilled(claim: Claim) -> None:
@@ -246,6 +266,7 @@ class EventInput:
     starts_at: datetime | None
     venue: str
     fund: str | None = None
+    campaign: str | None = None
 
 
 def _clean_event(data: EventInput, event: Event | None) -> dict:
@@ -268,9 +289,23 @@ def _clean_event(data: EventInput, event: Event | None) -> dict:
         fund_id = db.session.scalar(select(Fund.id).where(Fund.slug == data.fund, Fund.active.is_(True)))
         if fund_id is None:
             fields["fund"] = _("No such fund.")
+    campaign_id = None
+    if data.campaign:
+        campaign_id = db.session.scalar(
+            select(Campaign.id).where(Campaign.slug == data.campaign, Campaign.active.is_(True))
+        )
+        if campaign_id is None:
+            fields["campaign"] = _("No such campaign.")
     if fields:
         raise ValidationError(fields=fields)
-    return {"slug": slug, "title": title, "venue": venue, "starts_at": data.starts_at, "fund_id": fund_id}
+    return {
+        "slug": slug,
+        "title": title,
+        "venue": venue,
+        "starts_at": data.starts_at,
+        "fund_id": fund_id,
+        "campaign_id": campaign_id,
+    }
 
 
 def create_event(actor: User, data: EventInput) -> Event:

@@ -204,12 +204,22 @@ def _fund_choices():
     return [("", _("No fund"))] + [(f.slug, f.name) for f in funds]
 
 
+def _campaign_choices():
+    campaigns = db.session.scalars(select(Campaign).where(Campaign.active.is_(True)).order_by(Campaign.title))
+    return [("", _("None"))] + [(c.slug, c.title) for c in campaigns]
+
+
 def _event_input(form: EventForm) -> services.EventInput:
     starts = form.starts_at.data
     if isinstance(starts, datetime) and starts.tzinfo is None:
         starts = starts.replace(tzinfo=zone())
     return services.EventInput(
-        slug=form.slug.data, title=form.title.data, starts_at=starts, venue=form.venue.data, fund=form.fund.data or None
+        slug=form.slug.data,
+        title=form.title.data,
+        starts_at=starts,
+        venue=form.venue.data,
+        fund=form.fund.data or None,
+        campaign=form.campaign.data or None,
     )
 
 
@@ -226,6 +236,7 @@ def host_events():
 def new_event():
     form = EventForm()
     form.fund.choices = _fund_choices()
+    form.campaign.choices = _campaign_choices()
     if form.validate_on_submit():
         ok, event = submit_form(form, lambda: services.create_event(current_user, _event_input(form)))
         if ok:
@@ -239,9 +250,11 @@ def edit_event(slug: str):
     event = services.get_event(slug)
     form = EventForm(obj=None if request.method == "POST" else event)
     form.fund.choices = _fund_choices()
+    form.campaign.choices = _campaign_choices()
     if request.method == "GET":
         form.starts_at.data = event.starts_at.astimezone(zone()).replace(tzinfo=None)
         form.fund.data = event.fund.slug if event.fund else ""
+        form.campaign.data = event.campaign.slug if event.campaign else ""
     if form.validate_on_submit():
         ok, updated = submit_form(form, lambda: services.update_event(current_user, event, _event_input(form)))
         if ok:

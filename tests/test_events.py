@@ -417,3 +417,44 @@ def test_the_hosts_desk_leads_to_events_walls_and_posters(app):
     page = client.get("/host/events").get_data(as_text=True)
     assert f"/events/{event.slug}/host" in page and "/campaigns/registry/wall" in page
     assert "/posters/campaign/registry" in page
+
+
+def test_an_online_gift_to_the_events_campaign_adds_to_the_board_total(app):
+    from funds import donations
+    from funds import services as fund_services
+    from funds.models import Campaign
+    from tests.factories import make_fund
+    from tests.payment_helpers import WEBHOOK_SECRET, configured, deliver, session_event
+
+    fund = make_fund()
+    admin = make_user(Role.FUND_ADMIN)
+    fund_services.create_campaign(
+        admin, fund_services.CampaignInput(slug="liuyi-gifts", title="六一现场爱心捐", fund=fund.slug, description="")
+    )
+    event, host, _wishes = make_event(wishes=1, status=EventStatus.DRAFT)
+    services.update_event(
+        host,
+        event,
+        services.EventInput(
+            slug=event.slug, title=event.title, starts_at=event.starts_at, venue=event.venue, campaign="liuyi-gifts"
+        ),
+    )
+    services.open_event(host, event)
+    db.session.commit()
+    client = client_for(app)
+    assert "/donate/campaign/liuyi-gifts" in client.get(f"/events/{event.slug}/room").get_data(as_text=True)
+
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == "liuyi-gifts"))
+    donation = donations.create_donation(
+        donations.Target(fund, campaign=campaign),
+        8800,
+        donations.DonorInput(name="钱女士", contact="13800002222"),
+        "card",
+    )
+    db.session.commit()
+    with configured(app, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET):
+        assert deliver(client, session_event(donation)) == "applied"
+    body = client.get(f"/api/v1/events/{event.slug}/board").get_json()
+    assert body["raised_fen"] == 8800
+    message = db.session.scalars(select(EventMessage).where(EventMessage.kind == "donation")).one()
+    assert message.data == {"amount_fen": 8800, "paddle": None}
