@@ -458,3 +458,33 @@ def test_an_online_gift_to_the_events_campaign_adds_to_the_board_total(app):
     assert body["raised_fen"] == 8800
     message = db.session.scalars(select(EventMessage).where(EventMessage.kind == "donation")).one()
     assert message.data == {"amount_fen": 8800, "paddle": None}
+
+
+def test_the_room_limit_counts_per_phone_not_per_shared_address(database_url, tmp_path):
+    from tests.conftest import make_app
+
+    event, _host, wishes = make_event(wishes=6)
+    db.session.commit()
+    app = make_app(
+        database_url,
+        tmp_path,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        EVENT_ROOM_RATE_LIMIT="2 per minute",
+        CLAIM_RATE_LIMIT="2 per minute",
+    )
+
+    def phone_claims(phone, wish, n):
+        phone.get(f"/events/{event.slug}/room")
+        return phone.post(
+            f"/events/{event.slug}/room/{wish.public_id}",
+            data={"name": f"来宾{n}", "contact": f"1370000{n:04d}", "key": f"k{n}"},
+        ).status_code
+
+    # Five phones behind the hall's one address each claim: none is held back by the others.
+    statuses = [phone_claims(client_for(app), wishes[n], n) for n in range(5)]
+    assert statuses == [302] * 5
+    # One phone trying again and again is.
+    greedy = client_for(app)
+    tries = [phone_claims(greedy, wishes[5], 10 + n) for n in range(3)]
+    assert tries[-1] == 429
