@@ -488,3 +488,27 @@ def test_the_room_limit_counts_per_phone_not_per_shared_address(database_url, tm
     greedy = client_for(app)
     tries = [phone_claims(greedy, wishes[5], 10 + n) for n in range(3)]
     assert tries[-1] == 429
+
+
+def test_the_stream_tail_serves_its_window_and_reads_the_table_for_older_resumes(monkeypatch):
+    from events import stream
+
+    monkeypatch.setattr(stream, "WINDOW", 2)
+    event, host, _wishes = make_event(wishes=1)
+    for _ in range(5):
+        services.spotlight(host, event, None)
+    db.session.commit()
+    ids = list(db.session.scalars(select(EventMessage.id).order_by(EventMessage.id)))
+    tail = stream.Tail(db.engine, poll=60)
+    key = (event.id, event.created_at.timestamp())
+    assert [m.id for m in tail.after(key, 0, 1)] == ids
+    # The window now holds the last two; older resumes read the table, newer ones the window.
+    reads = []
+    real_read = tail._read_db
+    monkeypatch.setattr(tail, "_read_db", lambda *args: reads.append(args) or real_read(*args))
+    assert [m.id for m in tail.after(key, ids[1], 1)] == ids[2:]
+    assert len(reads) == 1
+    assert [m.id for m in tail.after(key, ids[3], 1)] == ids[4:]
+    assert [m.id for m in tail.after(key, ids[4], 1)] == []
+    assert len(reads) == 1
+    assert tail.after(key, ids[3], 1)[0].text.startswith(f"id: {ids[4]}\nevent: spotlight\n")
