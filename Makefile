@@ -6,6 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 WORKERS ?= 2
 THREADS ?= 8
+# Board streams wait for minutes: on PostgreSQL a gevent worker holds each as a cheap greenlet;
+# SQLite blocks a whole gevent worker while it waits for its write lock, so it keeps threads.
+WORKER_CLASS ?= $(if $(filter postgres%,$(DATABASE_URL)),gevent,gthread)
+WORKER_CONNECTIONS ?= 1000
 export FLASK_APP := app
 # The web server and the scheduler both read them: links in mail and QR codes lead to this server.
 export HOST PORT
@@ -35,7 +39,7 @@ serve:
 	@echo "微心愿 is starting on http://$(HOST):$(PORT)"
 	@$(BIN)/flask scheduler & scheduler=$$!; \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-	  --worker-class gthread 'app:create_app()' & web=$$!; \
+	  --worker-class $(WORKER_CLASS) --worker-connections $(WORKER_CONNECTIONS) 'app:create_app()' & web=$$!; \
 	trap 'kill -TERM $$web $$scheduler 2>/dev/null' INT TERM; \
 	wait $$web; kill -TERM $$web $$scheduler 2>/dev/null; wait $$web; wait $$scheduler; \
 	echo "微心愿 has stopped"
@@ -54,7 +58,7 @@ test-postgres:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -c pyproject.toml -r app.py core funds payments wishes donors reminders demo --severity-level medium
+	$(BIN)/bandit -q -c pyproject.toml -r app.py core funds payments wishes donors events reminders demo --severity-level medium
 
 # Known vulnerabilities in the pinned requirements, from PyPI's advisory data (needs to reach pypi.org).
 audit: install

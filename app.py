@@ -69,6 +69,7 @@ def _init_extensions(app: Flask) -> None:
     import core.models  # noqa: F401
     import core.outbox  # noqa: F401
     import donors.models  # noqa: F401
+    import events.models  # noqa: F401
     import funds.models  # noqa: F401
     import payments.models  # noqa: F401
     import wishes.models  # noqa: F401
@@ -105,6 +106,7 @@ def _init_packages(app: Flask) -> None:
     """Each package registers its own blueprints, commands, template labels and hooks, lowest first."""
     import demo
     import donors
+    import events
     import funds
     import payments
     import reminders
@@ -112,5 +114,5 @@ def _init_packages(app: Flask) -> None:
     from core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
-    for package in (funds, payments, wishes, donors, reminders, demo):
+    for package in (funds, payments, wishes, donors, events, reminders, demo):
         package.init_app(app)

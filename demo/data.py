@@ -13,6 +13,7 @@ from core.clock import local_today
 from core.extensions import db
 from core.models import Role, User
 from core.services import create_user
+from demo.events import seed_event
 from funds import donations
 from funds import services as fund_services
 from funds.models import CampaignKind
@@ -280,6 +281,8 @@ def _seed() -> dict:
     db.session.flush()
     projects, campaigns, donations = _seed_money(fund_admin, funds, donor_account, rng)
     db.session.flush()
+    event = seed_event(caseworkers[0], supervisor, users["host@demo.weixinyuan.org"], funds[0].slug)
+    db.session.flush()
     return {
         "projects": projects,
         "campaigns": campaigns,
@@ -287,6 +290,7 @@ def _seed() -> dict:
         "wishes": len(wishes),
         "children": len(children),
         "funds": len(funds),
+        "event": event,
         "users": [(email, [str(r) for r in roles]) for email, _name, roles in USERS],
     }
 

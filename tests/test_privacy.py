@@ -419,3 +419,50 @@ def test_a_database_error_is_logged_without_the_values_it_quotes(app, db, caplog
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert "database error" in logged and "23505" in logged
     assert "CANARYDBERR1" not in logged
+
+
+def test_event_board_api_stream_room_and_qr_show_no_private_field(app, world, monkeypatch):
+    """A live event featuring the canary child's wishes: the projected board and everything public about it stay clean."""
+    from datetime import timedelta
+
+    from core.clock import utcnow
+    from core.extensions import db
+    from events import services as events
+
+    monkeypatch.setitem(app.config, "EVENT_STREAM_SECONDS", 0)
+    host = make_user(Role.HOST)
+    event = events.create_event(
+        host,
+        events.EventInput(slug="liuyi-open", title="六一活动", starts_at=utcnow() + timedelta(hours=1), venue="街道"),
+    )
+    open_wishes = [services.get_public_wish(w.public_id) for w in world["wishes"] if w.status == WishStatus.PUBLISHED]
+    extra = make_wish(WishStatus.PUBLISHED, child=world["child"], supervisor=world["supervisor"], title="一个篮球")
+    events.feature_wishes(host, event, [w.public_id for w in open_wishes] + [extra.public_id])
+    events.add_attendee(host, event, events.AttendeeInput(paddle=5, name="ATTENDEENAME9", phone="13688887777"))
+    events.open_event(host, event)
+    events.claim_for_paddle(host, event, extra.public_id, ["5"])
+    events.record_pledge(host, event, 10000, "5")
+    db.session.commit()
+
+    targets = []
+    real_render = qr.render
+    monkeypatch.setattr(qr, "render", lambda target, fmt: targets.append(target) or real_render(target, fmt))
+    client = client_for(app)
+    pages = [
+        "/api/v1/events",
+        "/api/v1/events/liuyi-open/board",
+        "/events/liuyi-open/board",
+        "/events/liuyi-open/stream",
+        "/events/liuyi-open/room",
+        "/events/liuyi-open/qr.svg",
+    ]
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_clean(f"GET {url}", response)
+        body = response.get_data()
+        # The attendee's phone stays on the host's own pages and export; the board shows the public name.
+        assert b"13688887777" not in body
+    stream = client.get("/events/liuyi-open/stream").get_data(as_text=True)
+    assert "event: claim" in stream and extra.public_id in stream and "event: donation" in stream
+    assert targets == [public_url("events.room", slug="liuyi-open")]

@@ -30,7 +30,7 @@ from core.pii import public_name_error
 from core.text import clean_display_name
 from core.urls import public_url
 from funds.models import DonationStatus, Fund
-from wishes import pii
+from wishes import pii, signals
 from wishes.models import (
     CLAIM_TRANSITIONS,
     PUBLIC_WISH_STATUSES,
@@ -558,6 +558,7 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
     )
     if clean.email:
         _queue_claim_email(claim, token)
+    signals.claim_made.send(claim)
     return claim, token
 
 
@@ -662,6 +663,7 @@ def _release(claim: Claim, to: ClaimStatus, actor: Actor, action: str, note=None
     db.session.refresh(wish)
     if wish.status == WishStatus.CLAIMED:
         _move_wish(wish, WishStatus.PUBLISHED, actor, "wish.released", note=action)
+    signals.claim_released.send(claim)
     return claim
 
 
@@ -796,6 +798,7 @@ def confirm_fulfilment(actor: User, claim: Claim, note: str | None = None, photo
         thanks_photo=photo,
     )
     _move_wish(claim.wish, WishStatus.FULFILLED, actor, "wish.fulfilled", fulfilled_at=utcnow())
+    signals.wish_fulfilled.send(claim)
     return claim
 
 
