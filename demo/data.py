@@ -17,8 +17,8 @@ from demo.events import seed_event
 from funds import donations
 from funds import services as fund_services
 from funds.models import CampaignKind
+from wishes import places, stations
 from wishes import services as wish_services
-from wishes import stations
 from wishes.services import ClaimInput
 
 DEMO_PASSWORD = "weixinyuan-demo"
@@ -176,6 +176,8 @@ def _seed() -> dict:
     supervisor = users["supervisor@demo.weixinyuan.org"]
     donor_account = users["donor@demo.weixinyuan.org"]
 
+    for district, street, community in PLACES:
+        places.add_place(supervisor, district, street, community)
     for district, street, name, address, hours, contact, phone in STATIONS:
         stations.create_station(
             supervisor,

@@ -11,6 +11,7 @@ from datetime import datetime, time, timedelta
 from core.clock import local_today, zone
 from core.models import User
 from events import services as event_services
+from wishes import places
 from wishes import services as wish_services
 
 SLUG = "liuyi-wanggezhuang"
@@ -88,6 +89,9 @@ def _birth(age: int, salt: int):
 
 
 def seed_event(caseworker: User, supervisor: User, host: User, fund_slug: str | None) -> dict:
+    for community in sorted({community for _alias, _age, community in CHILDREN}):
+        if not places.is_known("崂山区", "王哥庄街道", community):
+            places.add_place(supervisor, "崂山区", "王哥庄街道", community)
     children = [
         wish_services.register_child(
             caseworker,

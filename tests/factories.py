@@ -8,7 +8,7 @@ from core.extensions import db
 from core.models import Role
 from core.services import create_user
 from funds.models import Fund
-from wishes import services
+from wishes import places, services
 from wishes.models import WishStatus
 
 _seq = itertools.count(1)
@@ -44,9 +44,26 @@ def child_data(**overrides) -> dict:
     return data
 
 
+def child_form(listed: bool = True, **overrides) -> dict:
+    """A child's file as the staff form posts it: the place as one choice of the managed list,
+    which is put on the list first unless `listed` is false."""
+    data = child_data(**overrides)
+    district, street, community = data.pop("district"), data.pop("street"), data.pop("community") or ""
+    if listed:
+        places.ensure_place(district, street, community)
+    data["place"] = f"{district}|{street}|{community}"
+    data["birth_date"] = (
+        data["birth_date"].isoformat() if hasattr(data["birth_date"], "isoformat") else data["birth_date"]
+    )
+    return data
+
+
 def make_child(caseworker=None, **overrides):
     caseworker = caseworker or make_user(Role.CASEWORKER)
-    child = services.register_child(caseworker, child_data(**overrides))
+    data = child_data(**overrides)
+    # A child's place comes from the managed list: a test's place is put on it first.
+    places.ensure_place(data["district"], data["street"], data["community"] or "")
+    child = services.register_child(caseworker, data)
     db.session.commit()
     return child
 

@@ -11,7 +11,7 @@ from funds import services as fund_services
 from payments import apply
 from payments.models import PaymentReview
 from tests.conftest import make_app
-from tests.factories import PASSWORD, child_data, claim, login, make_child, make_fund, make_user, make_wish
+from tests.factories import PASSWORD, child_form, claim, login, make_child, make_fund, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
 from wishes import stations
 from wishes.models import WishStatus
@@ -187,7 +187,7 @@ def test_a_caseworker_cannot_see_another_caseworkers_child(app, world):
         assert response.status_code == 403, (url, response.status_code)
         page = response.get_data(as_text=True)
         assert "王秘密" not in page and "13566660000" not in page and "一本字典" not in page
-    full = {**child_data(), "birth_date": child.birth_date.isoformat(), "legal_name": "改名"}
+    full = {**child_form(), "birth_date": child.birth_date.isoformat(), "legal_name": "改名"}
     assert other.post(f"/staff/children/{child.id}/edit", data=full).status_code == 403
     for path in ("/staff/children", "/staff/wishes", "/staff/claims"):
         page = other.get(path).get_data(as_text=True)

@@ -11,6 +11,7 @@ import pytest
 
 from core.models import Role
 from tests.factories import make_child, make_user, make_wish
+from wishes import places as place_list
 from wishes import services
 from wishes.models import WishStatus
 
@@ -123,6 +124,7 @@ def test_the_filter_follows_the_child_when_its_file_changes(client, places):
             "notes",
         )
     }
+    place_list.ensure_place("滨湖区", "河埒街道", data["community"] or "")
     services.update_child(child.caseworker, child, {**data, "district": "滨湖区", "street": "河埒街道"})
     services.db.session.commit()
 

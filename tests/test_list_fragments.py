@@ -11,7 +11,7 @@ import pytest
 from core import cache
 from core.models import Role
 from tests.factories import child_data, claim, make_child, make_user, make_wish
-from wishes import services, views
+from wishes import places, services, views
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +60,7 @@ def test_a_childs_new_alias_and_place_show_at_once(client, db, response_cache):
     assert "小明星" in _cards(client.get("/").text)[0]
 
     data = child_data(alias="小太阳", street="广益街道", case_no=child.case_no)
+    places.ensure_place(data["district"], data["street"], data["community"])
     services.update_child(caseworker, child, data)
     db.session.commit()
     card = _cards(client.get("/").text)[0]

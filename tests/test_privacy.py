@@ -18,7 +18,7 @@ from core.clock import local_today
 from core.models import Role
 from core.outbox import Notification
 from core.urls import public_url
-from tests.factories import child_data, claim, login, make_child, make_user, make_wish
+from tests.factories import child_form, claim, login, make_child, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
 from wishes import services
 from wishes.models import PUBLIC_WISH_STATUSES, Child, WishStatus
@@ -336,7 +336,7 @@ def test_logs_of_a_claim_and_a_registration_hold_no_private_field(app, world, cl
 
     staff = client_for(app)
     login(staff, world["caseworker"])
-    form = child_data(**{**PRIVATE, "case_no": "CANARYCASE6S", "birth_date": BIRTH.isoformat()})
+    form = child_form(**{**PRIVATE, "case_no": "CANARYCASE6S", "birth_date": BIRTH.isoformat()})
     response = staff.post("/staff/children/new", data=form)
     assert response.status_code == 302
     assert staff.get(response.location).status_code == 200
@@ -365,7 +365,7 @@ def test_case_number_taken_meanwhile_is_a_form_error_not_a_logged_500(app, world
         return real_scalar(statement, *args, **kwargs)
 
     monkeypatch.setattr(db.session, "scalar", scalar_missing_the_duplicate)
-    form = child_data(**{**PRIVATE, "birth_date": BIRTH.isoformat()})
+    form = child_form(**{**PRIVATE, "birth_date": BIRTH.isoformat()})
     caplog.clear()
     response = staff.post("/staff/children/new?lang=en", data=form)
     monkeypatch.undo()

@@ -18,8 +18,10 @@ from core.clock import local_today
 from core.models import AuditLog, Role
 from funds.models import Campaign, Donation
 from tests.factories import login, make_child, make_fund, make_user, make_wish
+from tests.helpers import client_for
 from tests.payment_helpers import configured
-from wishes.models import Child, Claim, WishStatus
+from wishes import places
+from wishes.models import Child, Claim, Place, WishStatus
 
 
 def _child_form(**overrides):
@@ -40,6 +42,9 @@ def _child_form(**overrides):
         "notes": "",
     }
     data.update(overrides)
+    place = (data.pop("district"), data.pop("street"), data.pop("community"))
+    places.ensure_place(*place)
+    data["place"] = "|".join(place)
     return data
 
 
@@ -57,9 +62,6 @@ def _children(db) -> int:
         ("alias", "１３９１２３４５６７８"),
         ("alias", "一三九一二三四五六七八"),
         ("alias", "张\u200b晓燕"),
-        ("street", "幸福路8号3单元501室"),
-        ("street", "健康里12号"),
-        ("district", "崇安寺实验小学"),
     ],
 )
 def test_registering_a_child_with_personal_data_in_a_public_field_is_refused(client, db, field, value):
@@ -68,6 +70,20 @@ def test_registering_a_child_with_personal_data_in_a_public_field_is_refused(cli
     assert response.status_code == 422
     assert "个人信息" in response.text or "personal data" in response.text
     assert _children(db) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("street", "幸福路8号3单元501室"), ("street", "幸福路八号三单元"), ("district", "崇安寺实验小学")],
+)
+def test_a_place_carrying_personal_data_cannot_join_the_list(app, db, field, value):
+    supervisor = client_for(app)
+    login(supervisor, make_user(Role.SUPERVISOR))
+    form = {"district": "梁溪区", "street": "崇安寺街道", "community": "", field: value}
+    response = supervisor.post("/staff/places", data=form)
+    assert response.status_code == 422
+    assert "个人信息" in response.text
+    assert db.session.scalar(select(func.count()).select_from(Place)) == 0
 
 
 def test_editing_a_child_to_put_an_address_in_the_street_is_refused(client, db):

@@ -5,6 +5,7 @@ from datetime import timedelta
 from core.clock import local_today
 from core.models import AuditLog, Role
 from tests.factories import claim, login, make_child, make_user, make_wish
+from wishes import places
 from wishes.models import Child, ClaimStatus, Wish, WishStatus
 
 
@@ -19,9 +20,7 @@ def _child_form(**overrides):
         "address": "健康里12号",
         "school": "崇安寺实验小学",
         "category": "left_behind",
-        "district": "梁溪区",
-        "street": "崇安寺街道",
-        "community": "健康里社区",
+        "place": "梁溪区|崇安寺街道|健康里社区",
         "alias": "小燕",
         "notes": "",
     }
@@ -32,6 +31,12 @@ def _child_form(**overrides):
 def test_caseworker_registers_child_drafts_and_submits(client, db):
     caseworker = make_user(Role.CASEWORKER)
     login(client, caseworker)
+    # A place that is not on the managed list is refused; once a supervisor adds it, it is taken.
+    refused = client.post("/staff/children/new", data=_child_form())
+    assert refused.status_code == 422 and "从列表中选择" in refused.get_data(as_text=True)
+    places.add_place(make_user(Role.SUPERVISOR), "梁溪区", "崇安寺街道", "健康里社区")
+    db.session.commit()
+    assert "梁溪区 · 崇安寺街道 · 健康里社区" in client.get("/staff/children/new").get_data(as_text=True)
     response = client.post("/staff/children/new", data=_child_form())
     assert response.status_code == 302
     child = db.session.query(Child).one()

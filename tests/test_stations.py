@@ -8,7 +8,7 @@ from core.models import AuditLog, Role
 from core.outbox import Notification
 from tests.factories import login, make_child, make_user, make_wish
 from tests.helpers import client_for, fast_passwords  # noqa: F401 (an autouse fixture)
-from wishes import stations
+from wishes import places, stations
 
 STATION = {
     "district": "崂山区",
@@ -25,6 +25,8 @@ STATION = {
 
 @pytest.fixture
 def supervisor(db):
+    for street in ("王哥庄街道", "沙子口街道"):
+        places.ensure_place("崂山区", street)
     return make_user(Role.SUPERVISOR)
 
 

@@ -29,9 +29,12 @@ class ChildForm(FlaskForm):
     address = StringField(_l("Address"), validators=[DataRequired(), Length(max=200)])
     school = StringField(_l("School"), validators=[Optional(), Length(max=100)])
     category = SelectField(_l("Category"), choices=_choices(CHILD_CATEGORY_LABELS))
-    district = StringField(_l("District"), validators=[DataRequired(), Length(max=40)])
-    street = StringField(_l("Street"), validators=[DataRequired(), Length(max=40)])
-    community = StringField(_l("Community"), validators=[Optional(), Length(max=60)])
+    place = SelectField(
+        _l("District · street · community"),
+        description=_l("Shown to donors as district and street; the community stays private."),
+        validators=[DataRequired()],
+        validate_choice=False,
+    )
     alias = StringField(
         _l("Public alias"),
         description=_l("The only name donors see, e.g. 小雨. Never the real name."),
@@ -127,3 +130,9 @@ class StationForm(FlaskForm):
     )
     postcode = StringField(_l("Postcode"), validators=[Optional(), Length(max=10)])
     active = BooleanField(_l("Open: tell donors to deliver here"), default=True)
+
+
+class PlaceForm(FlaskForm):
+    district = StringField(_l("District"), validators=[DataRequired(), Length(max=40)])
+    street = StringField(_l("Street"), validators=[DataRequired(), Length(max=40)])
+    community = StringField(_l("Community"), validators=[Optional(), Length(max=60)])

@@ -245,6 +245,29 @@ class Wish(db.Model):
         return next((c for c in self.claims if c.status == ClaimStatus.FULFILLED), None)
 
 
+class Place(db.Model):
+    """One community (社区) of a street (街道) of a district (区): the managed list a child's place
+    is chosen from, so that the public filter and the stations name places one way."""
+
+    __tablename__ = "places"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district: Mapped[str] = mapped_column(String(40))
+    street: Mapped[str] = mapped_column(String(40))
+    community: Mapped[str] = mapped_column(String(60), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+
+    __table_args__ = (UniqueConstraint("district", "street", "community", name="uq_places_district_street_community"),)
+
+    @property
+    def value(self) -> str:
+        return f"{self.district}|{self.street}|{self.community}"
+
+    @property
+    def label(self) -> str:
+        return " · ".join(part for part in (self.district, self.street, self.community) if part)
+
+
 class Station(db.Model):
     """Where donors bring or post gifts for the children of one street (or of a whole district):
     a community child-protection station (未保站) or social-work station, never a child's home.

@@ -30,7 +30,7 @@ from core.pii import public_name_error
 from core.text import clean_display_name
 from core.urls import public_url
 from funds.models import DonationStatus, Fund
-from wishes import pii, signals
+from wishes import pii, places, signals
 from wishes.models import (
     CLAIM_TRANSITIONS,
     PUBLIC_WISH_STATUSES,
@@ -86,7 +86,7 @@ def check_can_manage_child(actor: User, child: Child) -> None:
     raise Forbidden(_("Only the child's caseworker or a supervisor may do this."))
 
 
-def _clean_child(data: dict) -> dict:
+def _clean_child(data: dict, current: tuple | None = None) -> dict:
     fields: dict = {}
     clean = {
         "case_no": _require(fields, "case_no", data.get("case_no"), 40, _l("Case number")),
@@ -118,6 +118,10 @@ def _clean_child(data: dict) -> dict:
     ):
         fields["alias"] = _("The public alias must not contain the child's name.")
     _check_public_fields(fields, clean)
+    place_fields = ("district", "street", "community")
+    place = tuple(clean[name] or "" for name in place_fields)
+    if not any(name in fields for name in place_fields) and place != current and not places.is_known(*place):
+        fields["place"] = _("Choose the place from the list; a supervisor adds the places that are missing.")
     if fields:
         raise ValidationError(fields=fields)
     return clean
@@ -152,7 +156,8 @@ def register_child(actor: User, data: dict) -> Child:
 
 def update_child(actor: User, child: Child, data: dict) -> Child:
     check_can_manage_child(actor, child)
-    clean = _clean_child(data)
+    # A place taken off the list stays valid for the children already there.
+    clean = _clean_child(data, current=(child.district, child.street, child.community or ""))
     clash = db.session.scalar(select(Child.id).where(Child.case_no == clean["case_no"], Child.id != child.id))
     if clash:
         raise ValidationError(fields={"case_no": _("A child with this case number is already on file.")})

@@ -13,6 +13,7 @@ from core.errors import Forbidden, NotFound, ValidationError
 from core.extensions import db
 from core.models import Role, User
 from wishes.models import Station
+from wishes.places import streets_known
 
 #: The fields of a station, their longest lengths and labels; the optional ones may be empty.
 FIELDS = {
@@ -78,6 +79,10 @@ def _clean(data: dict) -> dict:
         clean[name] = value or (None if name in ("postal_address", "postcode") else "")
     if clean["contact_phone"] and not PHONE_RE.match(clean["contact_phone"]):
         fields["contact_phone"] = _("Give a phone number the donor can call.")
+    if clean["district"] and "district" not in fields and not streets_known(clean["district"], clean["street"]):
+        fields["street" if clean["street"] else "district"] = _(
+            "This place is not on the list of places: a supervisor adds it first."
+        )
     clean["active"] = bool(data.get("active", True))
     if fields:
         raise ValidationError(fields=fields)

@@ -25,7 +25,7 @@ from core.transactions import run_action, submit_form, transaction
 from core.uploads import discard_image, save_image, send_image
 from core.urls import public_url
 from funds.models import Fund
-from wishes import catalogue, payments, pii, queries, search, services, stations
+from wishes import catalogue, payments, pii, places, queries, search, services, stations
 from wishes import history as wish_history
 from wishes.forms import (
     CancelForm,
@@ -33,6 +33,7 @@ from wishes.forms import (
     ClaimForm,
     DeliveryForm,
     NoteForm,
+    PlaceForm,
     ReasonForm,
     StationForm,
     WishForm,
@@ -440,15 +441,39 @@ def children():
 
 
 def _child_data(form: ChildForm) -> dict:
-    return {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    data = {name: field.data for name, field in form._fields.items() if name not in ("csrf_token", "place")}
+    data["district"], data["street"], data["community"] = places.split(form.place.data)
+    return data
+
+
+#: The service's place fields are one choice on the form.
+PLACE_FIELDS_ON_FORM = {"district": "place", "street": "place", "community": "place"}
+
+
+def _child_form(child=None) -> ChildForm:
+    """The child's form, its place chosen from the managed list (and the child's own, if it left the list)."""
+    form = ChildForm(obj=child)
+    choices = [SelectChoice("", _("Choose…"))] + [SelectChoice(p.value, p.label) for p in places.all_places(True)]
+    if child is not None:
+        current = f"{child.district}|{child.street}|{child.community or ''}"
+        if current not in {c.value for c in choices}:
+            choices.append(
+                SelectChoice(current, " · ".join(filter(None, (child.district, child.street, child.community))))
+            )
+        if not form.is_submitted():
+            form.place.data = current
+    form.place.choices = choices
+    return form
 
 
 @bp.route(f"{STAFF}/children/new", methods=["GET", "POST"])
 @roles_required(Role.CASEWORKER)
 def new_child():
-    form = ChildForm()
+    form = _child_form()
     if form.validate_on_submit():
-        ok, child = submit_form(form, lambda: services.register_child(current_user, _child_data(form)))
+        ok, child = submit_form(
+            form, lambda: services.register_child(current_user, _child_data(form)), PLACE_FIELDS_ON_FORM
+        )
         if ok:
             flash(_("The child's file is saved."), "success")
             return redirect(url_for("wishes.child", child_id=child.id))
@@ -469,9 +494,11 @@ def edit_child(child_id: int):
     child = services.get_child(child_id)
     # Before the form is built from the file: a refused form must not echo it back.
     services.check_can_manage_child(current_user, child)
-    form = ChildForm(obj=child)
+    form = _child_form(child)
     if form.validate_on_submit():
-        ok, _child = submit_form(form, lambda: services.update_child(current_user, child, _child_data(form)))
+        ok, _child = submit_form(
+            form, lambda: services.update_child(current_user, child, _child_data(form)), PLACE_FIELDS_ON_FORM
+        )
         if ok:
             flash(_("The child's file is saved."), "success")
             return redirect(url_for("wishes.child", child_id=child.id))
@@ -596,6 +623,25 @@ def withdraw_wish(wish_id: int):
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def close_wish(wish_id: int):
     return _staff_action(wish_id, lambda w: services.close_wish(current_user, w), _("The wish is closed."))
+
+
+# --- staff: places ------------------------------------------------------------------------------
+
+
+@bp.route(f"{STAFF}/places", methods=["GET", "POST"])
+@roles_required(Role.SUPERVISOR)
+def places_list():
+    """The managed list of districts, streets and communities that children's files choose from."""
+    form = PlaceForm()
+    if form.validate_on_submit():
+        ok, place = submit_form(
+            form, lambda: places.add_place(current_user, form.district.data, form.street.data, form.community.data)
+        )
+        if ok:
+            flash(_("%(place)s is on the list.", place=place.label), "success")
+            return redirect(url_for("wishes.places_list"))
+    page = render_template("wishes/staff_places.html", form=form, places=places.all_places())
+    return page, 422 if form.errors else 200
 
 
 # --- staff: delivery stations -------------------------------------------------------------------

@@ -5,12 +5,13 @@ from playwright.sync_api import expect
 
 from core.models import Role
 from tests.factories import make_child, make_user, make_wish
-from wishes import stations
+from wishes import places, stations
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_confirmation_shows_the_station_and_how_to_post_it(phone_page, live_server, db):
+    places.ensure_place("崂山区", "王哥庄街道")
     stations.create_station(
         make_user(Role.SUPERVISOR),
         {
