@@ -64,6 +64,16 @@ def account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()
 
 
+def remember_cookie_name() -> str:
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+
+def signed_in_account_key() -> str:
+    """The rate-limit key of the signed-in account: the same bucket as sign-ins naming its e-mail."""
+    email = current_user.email if current_user.is_authenticated else ""
+    return "account:" + email.strip().lower()
+
+
 def client_key(kind: str = "address", value: str | None = None) -> str:
     """Who is asking, as a key that caps can count without keeping the address itself.
 
@@ -81,8 +91,9 @@ def next_param() -> str | None:
     return request.args.get("next") or request.form.get("next")
 
 
-#: Pages whose answers hold private data whoever asks: staff desks, a donor's own pages, a claim's manage page.
-PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/")
+#: Pages whose answers hold private data whoever asks: staff desks, a donor's own pages, a claim's manage page,
+#: and the pages that set or reset a password.
+PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/", "/account/", "/password/")
 
 
 def keep_out_of_caches(response):
