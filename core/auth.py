@@ -92,8 +92,8 @@ def next_param() -> str | None:
 
 
 #: Pages whose answers hold private data whoever asks: staff desks, a donor's own pages, a claim's manage page,
-#: and the pages that set or reset a password.
-PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/", "/account/", "/password/")
+#: and the pages that set or reset a password (the registration page names the address it creates).
+PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/", "/account/", "/password/", "/register/confirm/")
 
 
 def keep_out_of_caches(response):

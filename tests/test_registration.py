@@ -85,6 +85,7 @@ def test_the_emailed_link_asks_for_the_password_creates_the_account_once_and_sig
     # Opening the link (as a mail scanner would) creates nothing; it shows the password form.
     page = client.get(link)
     assert page.status_code == 200 and b'name="password"' in page.data and b'name="confirm"' in page.data
+    assert "no-store" in page.headers["Cache-Control"]
     assert db.session.query(User).count() == 0
     # Two different passwords create nothing.
     assert client.post(link, data=_choose(PASSWORD, "something-else")).status_code == 422
