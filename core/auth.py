@@ -2,6 +2,8 @@
 
 import hashlib
 import hmac
+import time
+from contextlib import contextmanager
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -62,6 +64,21 @@ def safe_next(target: str | None, default_endpoint: str = "wishes.index") -> str
 def account_key() -> str:
     """The rate-limit key of the account a sign-in or sign-up form names, whatever the client address."""
     return "account:" + (request.form.get("email") or "").strip().lower()
+
+
+#: How long an answer that must not tell whether an address has an account takes at least.
+STEADY_ANSWER_SECONDS = 0.1
+
+
+@contextmanager
+def steady_answer_time(seconds: float = STEADY_ANSWER_SECONDS):
+    """The block takes at least `seconds`: what it did for a known address (a link made, a mail queued)
+    and did not do for an unknown one does not show in the time the answer takes."""
+    started = time.perf_counter()
+    yield
+    remaining = started + seconds - time.perf_counter()
+    if remaining > 0:
+        time.sleep(remaining)
 
 
 def remember_cookie_name() -> str:

@@ -186,7 +186,7 @@ def request_password_reset(email: str) -> None:
     """Mail an active account a reset link; the visitor learns nothing about whether the address has one.
 
     An unknown or inactive address makes a token too (and throws it away), so both paths do the
-    same work but the outbox row.
+    same work but the outbox row; the view answers both in the same steady time besides.
     """
     user = find_user(email or "")
     if user is None or not user.active:

@@ -59,7 +59,8 @@ def register_donor(*, email: str, password: str, display_name: str, kind: str, p
 def start_registration(*, email: str, display_name: str, kind: str, public_name: str | None) -> None:
     """Mail the address its next step; the visitor sees the same outcome whether or not it has an account.
 
-    Both paths look the address up and queue one message, so they take the same time.
+    Both paths look the address up and queue one message; the view answers both in the same
+    steady time besides (core.auth.steady_answer_time).
     """
     kind = _check_kind(kind)
     email = (email or "").strip().lower()

@@ -4,7 +4,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
-from core.auth import account_key
+from core.auth import account_key, steady_answer_time
 from core.extensions import limiter
 from core.transactions import submit_form
 from donors import services
@@ -24,15 +24,16 @@ def register():
         return redirect(url_for("donors.my_claims"))
     form = RegisterForm()
     if form.validate_on_submit():
-        ok, _result = submit_form(
-            form,
-            lambda: services.start_registration(
-                email=form.email.data,
-                display_name=form.display_name.data,
-                kind=form.kind.data,
-                public_name=form.public_name.data,
-            ),
-        )
+        with steady_answer_time():
+            ok, _result = submit_form(
+                form,
+                lambda: services.start_registration(
+                    email=form.email.data,
+                    display_name=form.display_name.data,
+                    kind=form.kind.data,
+                    public_name=form.public_name.data,
+                ),
+            )
         if ok:
             return redirect(url_for("donors.registration_sent"))
     return render_template("donors/register.html", form=form), 422 if form.errors else 200
