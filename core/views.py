@@ -1,6 +1,6 @@
 """Health, sign-in and sign-out, one's own password (changed or reset), and the staff home page."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
@@ -91,8 +91,8 @@ def logout():
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 @_address_limit()
-# Only a wrong current password (422) counts: it is a guess at the password like a failed sign-in.
-@_password_guesses_limit(signed_in_account_key, deduct_when=lambda response: response.status_code == 422)
+# Only a wrong current password counts: it is a guess at the password like a failed sign-in.
+@_password_guesses_limit(signed_in_account_key, deduct_when=lambda response: g.get("wrong_password", False))
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -101,6 +101,7 @@ def change_password():
             form,
             lambda: services.change_own_password(user, form.current_password.data, form.password.data),
         )
+        g.wrong_password = bool(form.current_password.errors)
         if ok:
             # Every session of the account ended; this browser carries on with a new one.
             login_user(user, remember=remember_cookie_name() in request.cookies)

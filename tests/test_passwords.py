@@ -163,7 +163,7 @@ def test_wrong_current_passwords_count_against_the_accounts_sign_in_limit(databa
     assert answer.status_code == 429
 
 
-def test_a_right_current_password_does_not_count_against_the_limit(database_url, tmp_path, db):
+def test_only_a_wrong_current_password_counts_against_the_limit(database_url, tmp_path, db):
     user = make_user(Role.DONOR)
     limited = make_app(
         database_url,
@@ -174,6 +174,10 @@ def test_a_right_current_password_does_not_count_against_the_limit(database_url,
         LOGIN_ACCOUNT_RATE_LIMIT="2 per 15 minutes",
     )
     client = _signed_in(limited, user)
+    # Two new passwords that differ, with the right current one: a typing slip, not a guess.
+    for _ in range(3):
+        response = client.post("/account/password", data={"current_password": PASSWORD, **_new(NEW, "typo")})
+        assert response.status_code == 422
     passwords = [PASSWORD, "second-password", "third-password", "fourth-password"]
     for old, new in zip(passwords, passwords[1:], strict=False):
         assert client.post("/account/password", data={"current_password": old, **_new(new)}).status_code == 302
