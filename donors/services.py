@@ -131,3 +131,8 @@ def confirm_registration(token: str, password: str) -> User | None:
     except IntegrityError:
         # The same link followed twice at once: the other request made the account.
         return None
+    except ValidationError as exc:
+        # The other request committed the account between the look above and this one's insert.
+        if "email" in exc.fields and find_user(data["e"]) is not None:
+            return None
+        raise
