@@ -2,6 +2,8 @@
 
 import hashlib
 import hmac
+import time
+from contextlib import contextmanager
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -64,6 +66,31 @@ def account_key() -> str:
     return "account:" + (request.form.get("email") or "").strip().lower()
 
 
+#: How long an answer that must not tell whether an address has an account takes at least.
+STEADY_ANSWER_SECONDS = 0.1
+
+
+@contextmanager
+def steady_answer_time(seconds: float = STEADY_ANSWER_SECONDS):
+    """The block takes at least `seconds`: what it did for a known address (a link made, a mail queued)
+    and did not do for an unknown one does not show in the time the answer takes."""
+    started = time.perf_counter()
+    yield
+    remaining = started + seconds - time.perf_counter()
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+def remember_cookie_name() -> str:
+    return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+
+def signed_in_account_key() -> str:
+    """The rate-limit key of the signed-in account: the same bucket as sign-ins naming its e-mail."""
+    email = current_user.email if current_user.is_authenticated else ""
+    return "account:" + email.strip().lower()
+
+
 def client_key(kind: str = "address", value: str | None = None) -> str:
     """Who is asking, as a key that caps can count without keeping the address itself.
 
@@ -81,8 +108,9 @@ def next_param() -> str | None:
     return request.args.get("next") or request.form.get("next")
 
 
-#: Pages whose answers hold private data whoever asks: staff desks, a donor's own pages, a claim's manage page.
-PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/")
+#: Pages whose answers hold private data whoever asks: staff desks, a donor's own pages, a claim's manage page,
+#: and the pages that set or reset a password (the registration page names the address it creates).
+PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/", "/account/", "/password/", "/register/confirm/")
 
 
 def keep_out_of_caches(response):

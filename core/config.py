@@ -104,6 +104,8 @@ class Config:
     HSTS_MAX_AGE = _int("HSTS_MAX_AGE", 31_536_000)
     #: How long the link that creates a donor account stays valid.
     REGISTRATION_LINK_HOURS = _int("REGISTRATION_LINK_HOURS", 48)
+    #: How long an e-mailed password-reset link stays valid; it also dies once the password or sessions change.
+    PASSWORD_RESET_LINK_MINUTES = _int("PASSWORD_RESET_LINK_MINUTES", 60)
 
     RATELIMIT_ENABLED = os.environ.get("RATELIMIT_ENABLED", "1") != "0"
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"

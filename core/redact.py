@@ -7,8 +7,10 @@ theirs alone: neither belongs in a log line, which many people and tools read.
 import re
 
 _MANAGE_TOKEN = re.compile(r"(/claims/manage/)[A-Za-z0-9_\-]+")
-#: A registration link creates an account with the password it carries (donors.services).
+#: A registration link creates an account for whoever follows it first (donors.services).
 _REGISTRATION_TOKEN = re.compile(r"(/register/confirm/)[A-Za-z0-9_\-.]+")
+#: A password-reset link sets the account's password (core.services.reset_password).
+_RESET_TOKEN = re.compile(r"(/password/reset/)[A-Za-z0-9_\-.]+")
 _EMAIL = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+)")
 #: Mainland mobile numbers, with or without +86 and separators, in ASCII or full-width digits.
 _PHONE = re.compile(
@@ -16,12 +18,12 @@ _PHONE = re.compile(
 )
 
 
-#: Paths whose last part is a secret: whoever holds it manages a claim or creates an account.
-SECRET_PATHS = ("/claims/manage/", "/register/confirm/")
+#: Paths whose last part is a secret: whoever holds it manages a claim, creates an account or sets a password.
+SECRET_PATHS = ("/claims/manage/", "/register/confirm/", "/password/reset/")
 
 
 def mask_path(path: str) -> str:
-    """A request path fit for a log line: the secret part of a manage or registration link masked."""
+    """A request path fit for a log line: the secret part of a manage, registration or reset link masked."""
     for prefix in SECRET_PATHS:
         if path.startswith(prefix):
             return prefix + "…"
@@ -35,8 +37,9 @@ def mask_email(address: str) -> str:
 
 
 def mask_text(text: str) -> str:
-    """The text with manage and registration tokens, e-mail addresses and mobile numbers masked."""
+    """The text with manage, registration and reset tokens, e-mail addresses and mobile numbers masked."""
     text = _MANAGE_TOKEN.sub(r"\1…", text or "")
     text = _REGISTRATION_TOKEN.sub(r"\1…", text)
+    text = _RESET_TOKEN.sub(r"\1…", text)
     text = _EMAIL.sub(r"\1***@\2", text)
     return _PHONE.sub(r"\1****\2", text)

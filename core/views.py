@@ -1,17 +1,33 @@
-"""Health, sign-in and sign-out, and the staff home page."""
+"""Health, sign-in and sign-out, one's own password (changed or reset), and the staff home page."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import text
 
 from core import services
 from core.api import api, openapi_document
-from core.auth import account_key, next_param, roles_required, safe_next
+from core.auth import (
+    account_key,
+    next_param,
+    remember_cookie_name,
+    roles_required,
+    safe_next,
+    signed_in_account_key,
+    steady_answer_time,
+)
 from core.extensions import db, limiter
-from core.forms import ROLE_LABELS, LoginForm, NewUserForm, UserRolesForm
+from core.forms import (
+    ROLE_LABELS,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    NewPasswordForm,
+    NewUserForm,
+    UserRolesForm,
+)
 from core.models import Role, User
-from core.transactions import submit_form
+from core.transactions import submit_form, transaction
 
 bp = Blueprint("core", __name__)
 
@@ -26,9 +42,28 @@ def healthz():
     return {"status": "ok"}
 
 
+def _address_limit():
+    return limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+
+
+def _password_guesses_limit(key_func, **options):
+    """Password guesses at one account, through the sign-in form or a signed-in password change, share one budget."""
+    return limiter.shared_limit(
+        lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"],
+        scope="password-guesses",
+        key_func=key_func,
+        methods=["POST"],
+        **options,
+    )
+
+
+def _default_page(user: User) -> str:
+    return "core.staff_home" if user.is_staff else "donors.my_claims"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=account_key, methods=["POST"])
+@_address_limit()
+@_password_guesses_limit(account_key)
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -39,8 +74,7 @@ def login():
             form.password.errors.append(_("The e-mail or password is wrong."))
         else:
             login_user(user, remember=form.remember.data)
-            default = "core.staff_home" if user.is_staff else "donors.my_claims"
-            return redirect(safe_next(form.next.data, default))
+            return redirect(safe_next(form.next.data, _default_page(user)))
     return render_template("core/login.html", form=form), 200 if request.method == "GET" or not form.errors else 422
 
 
@@ -52,6 +86,70 @@ def logout():
     logout_user()
     flash(_("You have signed out."), "info")
     return redirect(url_for("wishes.index"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+@_address_limit()
+# Only a wrong current password counts: it is a guess at the password like a failed sign-in.
+@_password_guesses_limit(signed_in_account_key, deduct_when=lambda response: g.get("wrong_password", False))
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        ok, _user = submit_form(
+            form,
+            lambda: services.change_own_password(user, form.current_password.data, form.password.data),
+        )
+        g.wrong_password = bool(form.current_password.errors)
+        if ok:
+            # Every session of the account ended; this browser carries on with a new one.
+            login_user(user, remember=remember_cookie_name() in request.cookies)
+            flash(_("Your password has been changed. Every other device has been signed out."), "success")
+            return redirect(url_for(_default_page(user)))
+    return render_template("core/password_change.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@_address_limit()
+@limiter.limit(lambda: current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"], key_func=account_key, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        with steady_answer_time(), transaction():
+            services.request_password_reset(form.email.data)
+        return redirect(url_for("core.reset_requested"))
+    return render_template("core/password_forgot.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/password/forgot/sent")
+def reset_requested():
+    return render_template("core/password_forgot_sent.html")
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@_address_limit()
+def reset_password(token: str):
+    try:
+        services.user_for_reset(token)
+    except services.ResetLinkInvalid as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for("core.forgot_password"))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            ok, user = submit_form(form, lambda: services.reset_password(token, form.password.data))
+        except services.ResetLinkInvalid as exc:
+            # The same link used at the same moment by another request.
+            flash(str(exc.message), "error")
+            return redirect(url_for("core.forgot_password"))
+        if ok:
+            login_user(user)
+            flash(
+                _("Your new password is set and you are signed in. Every other device has been signed out."), "success"
+            )
+            return redirect(url_for(_default_page(user)))
+    return render_template("core/password_reset.html", form=form), 422 if form.errors else 200
 
 
 @bp.get("/staff/")

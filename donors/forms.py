@@ -16,6 +16,11 @@ class RegisterForm(FlaskForm):
         description=_l("e.g. a company name or “张先生 & 李女士”."),
         validators=[Optional(), Length(max=30)],
     )
+
+
+class ConfirmRegistrationForm(FlaskForm):
+    """The password is chosen on the page the e-mailed link opens, so the link never carries it."""
+
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(min=8, max=200)])
     confirm = PasswordField(
         _l("Password again"), validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))]

@@ -3,13 +3,12 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
-from flask_wtf import FlaskForm
 
-from core.auth import account_key
+from core.auth import account_key, steady_answer_time
 from core.extensions import limiter
-from core.transactions import submit_form, transaction
+from core.transactions import submit_form
 from donors import services
-from donors.forms import RegisterForm
+from donors.forms import ConfirmRegistrationForm, RegisterForm
 from funds import queries as fund_queries
 from funds import receipts
 from wishes.services import claims_of
@@ -25,16 +24,16 @@ def register():
         return redirect(url_for("donors.my_claims"))
     form = RegisterForm()
     if form.validate_on_submit():
-        ok, _result = submit_form(
-            form,
-            lambda: services.start_registration(
-                email=form.email.data,
-                password=form.password.data,
-                display_name=form.display_name.data,
-                kind=form.kind.data,
-                public_name=form.public_name.data,
-            ),
-        )
+        with steady_answer_time():
+            ok, _result = submit_form(
+                form,
+                lambda: services.start_registration(
+                    email=form.email.data,
+                    display_name=form.display_name.data,
+                    kind=form.kind.data,
+                    public_name=form.public_name.data,
+                ),
+            )
         if ok:
             return redirect(url_for("donors.registration_sent"))
     return render_template("donors/register.html", form=form), 422 if form.errors else 200
@@ -46,17 +45,25 @@ def registration_sent():
 
 
 @bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def confirm_registration(token: str):
-    # A GET only shows the button: mail scanners that fetch links must not create the account.
-    form = FlaskForm()
-    if not form.validate_on_submit():
-        return render_template("donors/register_confirm.html", form=form)
+    # A GET only shows the form: mail scanners that fetch links must not create the account.
     try:
-        with transaction():
-            user = services.confirm_registration(token)
+        data = services.read_registration(token)
     except services.RegistrationLinkInvalid as exc:
         flash(str(exc.message), "error")
         return redirect(url_for("donors.register"))
+    form = ConfirmRegistrationForm()
+    if not form.validate_on_submit():
+        page = render_template("donors/register_confirm.html", form=form, email=data["e"])
+        return page, 422 if form.errors else 200
+    try:
+        ok, user = submit_form(form, lambda: services.confirm_registration(token, form.password.data))
+    except services.RegistrationLinkInvalid as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for("donors.register"))
+    if not ok:
+        return render_template("donors/register_confirm.html", form=form, email=data["e"]), 422
     if user is None:
         flash(_("This account has been created already. Please sign in."), "info")
         return redirect(url_for("core.login"))

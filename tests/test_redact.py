@@ -36,3 +36,13 @@ def test_mail_written_to_the_log_masks_the_manage_link_and_the_address(app, db, 
     assert "mail" in logged
     assert token not in logged and "wang.secret@" not in logged
     assert "w***@example.org" in logged and "/claims/manage/…" in logged
+
+
+def test_a_password_reset_link_is_masked_in_text_and_in_paths():
+    from core.redact import mask_path
+
+    token = "eyJ1IjoxLCJmIjoiYWJjIn0.Z1x2Yw.sIgNaTuRe-_x"
+    masked = mask_text(f"Choose a new password at https://example.org/password/reset/{token} within 60 minutes.")
+    assert token not in masked and "/password/reset/…" in masked
+    assert mask_path(f"/password/reset/{token}") == "/password/reset/…"
+    assert mask_path("/password/forgot") == "/password/forgot"
