@@ -6,11 +6,12 @@ import secrets
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from core import audit, models
-from core.errors import DomainError, ValidationError
+from core.errors import DomainError, Forbidden, ValidationError
 from core.extensions import db
 from core.models import Role, User, UserRole
 from core.outbox import queue_notification
@@ -99,8 +100,24 @@ def set_active(actor: User, user: User, active: bool) -> User:
     return user
 
 
-def list_users() -> list[User]:
-    return list(db.session.scalars(select(User).order_by(User.created_at.desc())))
+def list_users(search: str | None = None, limit: int = 200) -> list[User]:
+    """Accounts, newest first; `search` finds a part of an e-mail address or a name."""
+    query = select(User).order_by(User.created_at.desc()).limit(limit)
+    words = (search or "").strip()[:100]
+    if words:
+        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(User.email.ilike(pattern, escape="\\"), User.display_name.ilike(pattern, escape="\\")))
+    return list(db.session.scalars(query))
+
+
+def send_password_reset(actor: User, user: User) -> None:
+    """An administrator sends an account its reset link (the owner still chooses the password)."""
+    if not actor.has_role(Role.ADMIN):
+        raise Forbidden()
+    if not user.active:
+        raise ValidationError(_("Reactivate the account before sending it a reset link."))
+    request_password_reset(user.email)
+    audit.record("user.password_reset_sent", user, actor)
 
 
 def change_password(user: User, new_password: str, actor="self") -> User:
@@ -272,12 +289,21 @@ def _dummy_password_hash() -> str:
     return _dummy_hashes[make]
 
 
+class AccountDeactivated(DomainError):
+    status = 403
+    code = "account_deactivated"
+    default_message = _l("This account is deactivated. Ask the platform's administrator to reactivate it.")
+
+
 def authenticate(email: str, password: str) -> User | None:
     """Unknown and inactive accounts cost one password check like any other, so timing tells nothing."""
     user = find_user(email)
     if user is None:
         models.check_password_hash(_dummy_password_hash(), password or "")
         return None
-    if not user.check_password(password or "") or not user.active:
+    if not user.check_password(password or ""):
         return None
+    if not user.active:
+        # Only someone who knows the password learns this, and they are told why they cannot enter.
+        raise AccountDeactivated()
     return user

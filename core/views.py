@@ -19,6 +19,7 @@ from core.auth import (
 from core.extensions import db, limiter
 from core.forms import (
     ROLE_LABELS,
+    ActionForm,
     ChangePasswordForm,
     ForgotPasswordForm,
     LoginForm,
@@ -27,7 +28,7 @@ from core.forms import (
     UserRolesForm,
 )
 from core.models import Role, User
-from core.transactions import submit_form, transaction
+from core.transactions import run_action, submit_form, transaction
 
 bp = Blueprint("core", __name__)
 
@@ -69,10 +70,15 @@ def login():
     if request.method == "GET":
         form.next.data = next_param()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data, form.password.data)
-        if user is None:
-            form.password.errors.append(_("The e-mail or password is wrong."))
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.AccountDeactivated as exc:
+            user = None
+            form.form_errors.append(str(exc.message))
         else:
+            if user is None:
+                form.password.errors.append(_("The e-mail or password is wrong."))
+        if user is not None:
             login_user(user, remember=form.remember.data)
             return redirect(safe_next(form.next.data, _default_page(user)))
     return render_template("core/login.html", form=form), 200 if request.method == "GET" or not form.errors else 422
@@ -181,8 +187,9 @@ def admin_users():
         if ok:
             flash(_("Account created for %(email)s.", email=user.email), "success")
             return redirect(url_for("core.admin_users"))
+    search = request.args.get("q", "")
     return render_template(
-        "core/admin_users.html", users=services.list_users(), form=form, role_labels=ROLE_LABELS
+        "core/admin_users.html", users=services.list_users(search), search=search, form=form, role_labels=ROLE_LABELS
     ), 422 if form.errors else 200
 
 
@@ -205,4 +212,18 @@ def admin_user(user_id: int):
                 login_user(user)
             flash(_("Saved."), "success")
             return redirect(url_for("core.admin_users"))
-    return render_template("core/admin_user.html", user=user, form=form), 422 if form.errors else 200
+    page = render_template("core/admin_user.html", user=user, form=form, action_form=ActionForm())
+    return page, 422 if form.errors else 200
+
+
+@bp.post("/admin/users/<int:user_id>/password-reset")
+@roles_required(Role.ADMIN)
+def admin_send_reset(user_id: int):
+    user = db.session.get(User, user_id) or abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    run_action(
+        lambda: services.send_password_reset(current_user, user),
+        _("A link to choose a new password was sent to %(email)s.", email=user.email),
+    )
+    return redirect(url_for("core.admin_user", user_id=user.id))
