@@ -28,7 +28,11 @@ ACCOUNTS = {
     "income:refunds": ("Refunds to donors", AccountKind.INCOME),
     "income:disputes": ("Disputed payments", AccountKind.INCOME),
     "expense:disbursements": ("Disbursements", AccountKind.EXPENSE),
+    "expense:fees": ("Processor fees", AccountKind.EXPENSE),
 }
+
+#: The expense account of the payment processor's fees: reported apart from what was spent.
+FEES = "expense:fees"
 
 
 class LedgerError(Exception):
@@ -189,24 +193,29 @@ def reverse(journal: Journal, source_key: str, memo: str, actor: Actor) -> tuple
 
 @dataclass(frozen=True)
 class FundFigures:
+    """Balance = raised (money in less refunds and disputes) − spent (disbursements) − fees."""
+
     balance_fen: int
     raised_fen: int
     spent_fen: int
+    fees_fen: int = 0
 
 
 def figures(*, without_simulated: bool = False) -> dict[int, FundFigures]:
-    """Balance, raised and spent of every fund, from the entries alone.
+    """Balance, raised, spent and processor fees of every fund, from the entries alone.
 
     `without_simulated` leaves out the journals of donations paid in the offline payment
     simulator, as every figure shown to the public does except on a demo site.
     """
     kind = Account.kind
+    fee = Account.code == FEES
     statement = (
         select(
             Entry.fund_id,
             func.coalesce(func.sum(case((kind == AccountKind.ASSET, Entry.amount_fen), else_=0)), 0),
             func.coalesce(func.sum(case((kind == AccountKind.INCOME, -Entry.amount_fen), else_=0)), 0),
-            func.coalesce(func.sum(case((kind == AccountKind.EXPENSE, Entry.amount_fen), else_=0)), 0),
+            func.coalesce(func.sum(case(((kind == AccountKind.EXPENSE) & ~fee, Entry.amount_fen), else_=0)), 0),
+            func.coalesce(func.sum(case((fee, Entry.amount_fen), else_=0)), 0),
         )
         .join(Account, Entry.account_id == Account.id)
         .group_by(Entry.fund_id)
@@ -218,7 +227,7 @@ def figures(*, without_simulated: bool = False) -> dict[int, FundFigures]:
             .where(or_(Donation.id.is_(None), Donation.simulated.is_(False)))
         )
     rows = db.session.execute(statement)
-    result = {fund_id: FundFigures(int(b), int(r), int(s)) for fund_id, b, r, s in rows}
+    result = {fund_id: FundFigures(int(b), int(r), int(s), int(f)) for fund_id, b, r, s, f in rows}
     for (fund_id,) in db.session.execute(select(Fund.id)):
         result.setdefault(fund_id, FundFigures(0, 0, 0))
     return result

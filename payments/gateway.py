@@ -162,3 +162,37 @@ def start_checkout(donation: Donation) -> str:
     commit_before_external_call()
     with transaction():
         return checkout_url(donation)
+
+
+# --- in: the balance ------------------------------------------------------------------------------
+
+#: Rows per page of Stripe's balance transactions (Stripe's own maximum).
+PAGE_SIZE = 100
+
+
+def balance_transactions(*, gte: int | None = None, lt: int | None = None, payout: str | None = None):
+    """Every balance transaction created in [gte, lt) (Unix seconds), or paid out in `payout`, as plain
+    dicts with their source expanded, a page at a time (newest first, as Stripe lists them).
+
+    Yields each page's rows as a list, so a caller can show its progress.
+    """
+    if not enabled():
+        raise PaymentsOff(_("Stripe is not configured on this site."))
+    params: dict = {"limit": PAGE_SIZE, "expand[]": "data.source"}
+    created = {key: value for key, value in (("gte", gte), ("lt", lt)) if value is not None}
+    if created:
+        params["created"] = created
+    if payout:
+        params["payout"] = payout
+    client = _client()
+    while True:
+        try:
+            page = client.v1.balance_transactions.list(params)
+        except stripe.StripeError as exc:
+            logger.warning("listing balance transactions failed", extra={"error": type(exc).__name__})
+            raise PaymentUnavailable(_("The payment service is not answering. Please try again in a moment.")) from None
+        rows = [row.to_dict() for row in page.data]
+        yield rows
+        if not page.has_more or not rows:
+            return
+        params["starting_after"] = rows[-1]["id"]
