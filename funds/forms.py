@@ -94,3 +94,18 @@ class OfflineDonationForm(FlaskForm):
 class RefundForm(FlaskForm):
     amount = YuanField(_l("Amount to refund (yuan)"), validators=[DataRequired(), Length(max=13)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+
+
+class DisbursementForm(FlaskForm):
+    fund = SelectField(_l("Fund"), choices=[])
+    kind = SelectField(_l("For"), choices=[])
+    amount = YuanField(_l("Amount (yuan)"), validators=[DataRequired(), Length(max=13)])
+    payee = StringField(_l("Paid to"), validators=[DataRequired(), Length(max=120)])
+    purpose = TextAreaField(_l("What it pays for"), validators=[DataRequired(), Length(max=2000)])
+    project = SelectField(_l("Project (for a grant)"), choices=[], validate_choice=False)
+    wish = StringField(_l("Wish number (for a wish's gift)"), validators=[Optional(), Length(max=16)])
+    receipt = FileField(_l("Purchase receipt or invoice (photo)"))
+
+
+class RejectForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])

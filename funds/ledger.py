@@ -231,3 +231,14 @@ def figures(*, without_simulated: bool = False) -> dict[int, FundFigures]:
     for (fund_id,) in db.session.execute(select(Fund.id)):
         result.setdefault(fund_id, FundFigures(0, 0, 0))
     return result
+
+
+def balance_of(fund_id: int) -> int:
+    """What one fund holds now: the sum of its asset entries."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Entry.amount_fen), 0))
+            .join(Account, Entry.account_id == Account.id)
+            .where(Entry.fund_id == fund_id, Account.kind == AccountKind.ASSET)
+        )
+    )

@@ -6,7 +6,7 @@ def init_app(app) -> None:
     from core.i18n import label_of
     from payments.api import DONATION_TARGETS
     from payments.donate import THANKS_SECTIONS
-    from wishes import api, cli, donate, payments, views
+    from wishes import api, cli, donate, payments, purchases, views
     from wishes.models import (
         CHILD_CATEGORY_LABELS,
         CLAIM_STATUS_LABELS,
@@ -35,4 +35,5 @@ def init_app(app) -> None:
     app.extensions[THANKS_SECTIONS].append(donate.thanks_section)
     app.extensions[DONATION_TARGETS]["wish"] = payments.pay_for_wish_by_id
     payments.connect_payment_signals()
+    purchases.connect_fund_signals()
     cli.register(app)

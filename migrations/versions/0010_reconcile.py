@@ -1,8 +1,8 @@
-"""reconciliation runs and items
+"""reconciliation runs and items, disbursements
 
 Revision ID: 0010_reconcile
 Revises: 0008_session_version
-Create Date: 2026-12-02 12:39:48.623155
+Create Date: 2026-12-02 12:44:26.481400
 
 """
 
@@ -45,6 +45,38 @@ def upgrade():
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reconcile_runs")),
     )
     op.create_table(
+        "disbursements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("fund_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("amount_fen", sa.Integer(), nullable=False),
+        sa.Column("payee", sa.String(length=120), nullable=False),
+        sa.Column("purpose", sa.Text(), nullable=False),
+        sa.Column("project_id", sa.Integer(), nullable=True),
+        sa.Column("wish_id", sa.Integer(), nullable=True),
+        sa.Column("receipt", sa.String(length=80), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("requested_by_id", sa.Integer(), nullable=False),
+        sa.Column("requested_at", core.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_by_id", sa.Integer(), nullable=True),
+        sa.Column("decided_at", core.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.CheckConstraint("kind IN ('wish_gift', 'grant', 'supplier')", name=op.f("ck_disbursements_kind")),
+        sa.CheckConstraint("status IN ('requested', 'paid', 'rejected')", name=op.f("ck_disbursements_status")),
+        sa.CheckConstraint("amount_fen > 0", name=op.f("ck_disbursements_amount_positive")),
+        sa.ForeignKeyConstraint(["decided_by_id"], ["users.id"], name=op.f("fk_disbursements_decided_by_id_users")),
+        sa.ForeignKeyConstraint(["fund_id"], ["funds.id"], name=op.f("fk_disbursements_fund_id_funds")),
+        sa.ForeignKeyConstraint(["project_id"], ["projects.id"], name=op.f("fk_disbursements_project_id_projects")),
+        sa.ForeignKeyConstraint(["requested_by_id"], ["users.id"], name=op.f("fk_disbursements_requested_by_id_users")),
+        sa.ForeignKeyConstraint(["wish_id"], ["wishes.id"], name=op.f("fk_disbursements_wish_id_wishes")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_disbursements")),
+    )
+    with op.batch_alter_table("disbursements", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_disbursements_fund_id"), ["fund_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_disbursements_wish_id"), ["wish_id"], unique=False)
+
+    op.create_table(
         "reconcile_items",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
@@ -85,5 +117,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_reconcile_items_donation_id"))
 
     op.drop_table("reconcile_items")
+    with op.batch_alter_table("disbursements", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_disbursements_wish_id"))
+        batch_op.drop_index(batch_op.f("ix_disbursements_fund_id"))
+
+    op.drop_table("disbursements")
     op.drop_table("reconcile_runs")
     # ### end Alembic commands ###
