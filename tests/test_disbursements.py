@@ -167,7 +167,9 @@ def test_buying_a_paid_wishs_gift_keeps_its_claim_for_delivery(app, db, client):
     fund = make_fund()
     wish = make_wish(modes="money", fund=fund.slug, amount_fen=16800)
     with configured(app, STRIPE_SECRET_KEY=""):
-        donation = wish_payments.pay_for_wish(wish, donations.DonorInput(name="王女士", contact="wang@example.org"), "card")
+        donation = wish_payments.pay_for_wish(
+            wish, donations.DonorInput(name="王女士", contact="wang@example.org"), "card"
+        )
         db.session.commit()
     donations.succeed(donation, "stripe")
     claim = db.session.scalar(select(Claim).where(Claim.wish_id == wish.id))
