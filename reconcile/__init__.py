@@ -2,6 +2,9 @@
 
 
 def init_app(app) -> None:
-    from reconcile import cli
+    from funds.views import DASHBOARD_PANELS
+    from reconcile import cli, views
 
+    app.register_blueprint(views.bp)
+    app.extensions[DASHBOARD_PANELS].append(views.dashboard_panel)
     cli.register(app)

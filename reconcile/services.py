@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import audit
 from core.audit import Actor
@@ -217,6 +217,15 @@ def open_items(run: ReconcileRun) -> list[ReconcileItem]:
     return [item for item in run.items if item.status == ItemStatus.OPEN]
 
 
+def open_item_count() -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(ReconcileItem)
+        .join(ReconcileRun, ReconcileItem.run_id == ReconcileRun.id)
+        .where(ReconcileItem.status == ItemStatus.OPEN, ReconcileRun.status == RunStatus.OPEN)
+    )
+
+
 def summary(run: ReconcileRun) -> dict:
     """The run as the command's `--json` prints it (DESIGN.md §5)."""
     return {
@@ -240,6 +249,13 @@ def get_run(run_id: int) -> ReconcileRun:
     if run is None:
         raise NotFound()
     return run
+
+
+def get_item(item_id: int) -> ReconcileItem:
+    item = db.session.get(ReconcileItem, item_id)
+    if item is None:
+        raise NotFound()
+    return item
 
 
 def resolve_item(item: ReconcileItem, actor: User, note: str) -> ReconcileItem:
