@@ -116,7 +116,7 @@ def reject(disbursement_id: int):
     return redirect(url_for("funds_disbursements.index"))
 
 
-@bp.get("/<int:disbursement_id>/receipt")
+@bp.get("/<int:disbursement_id>/receipt-photo")
 @roles_required(Role.FUND_ADMIN)
-def receipt(disbursement_id: int):
+def receipt_photo(disbursement_id: int):
     return send_image(disbursements.get(disbursement_id).receipt)

@@ -197,7 +197,7 @@ def test_buying_a_paid_wishs_gift_keeps_its_claim_for_delivery(app, db, client):
     assert response.status_code == 302, response.data[:800]
     paid = db.session.scalar(select(Disbursement))
     assert paid.wish_id == wish.id and paid.receipt and paid.status == DisbursementStatus.PAID
-    assert client.get(f"/staff/disbursements/{paid.id}/receipt").status_code == 200
+    assert client.get(f"/staff/disbursements/{paid.id}/receipt-photo").status_code == 200
     db.session.rollback()
     claim = db.session.get(Claim, claim.id)
     assert claim.status == ClaimStatus.ACTIVE
