@@ -23,6 +23,10 @@ class Kind(enum.StrEnum):
     MISSING_THERE = "missing_there"
     AMOUNT_MISMATCH = "amount_mismatch"
     DUPLICATE = "duplicate"
+    #: Bank statements only: one candidate found by amount and date, waiting for a person.
+    SUGGESTED = "suggested"
+    #: Bank statements only: more than one candidate; never matched by itself.
+    AMBIGUOUS = "ambiguous"
 
 
 @dataclass(frozen=True)
