@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -11,3 +12,11 @@ class StripeRunForm(FlaskForm):
 
 class ResolveForm(FlaskForm):
     note = StringField(_l("How it was resolved"), validators=[DataRequired(), Length(max=1000)])
+
+
+class StatementForm(FlaskForm):
+    statement = FileField(_l("Bank statement (CSV or XLSX)"))
+
+
+class IgnoreForm(FlaskForm):
+    note = StringField(_l("Why it is not ours"), validators=[DataRequired(), Length(max=1000)])
