@@ -31,7 +31,10 @@ BATCH = 5000
 
 def serve_fake_stripe(rows_path: str, port_queue) -> None:
     """GET /v1/balance_transactions over the rows in a JSON file, newest first, 100 a page."""
-    from werkzeug.serving import make_server
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from werkzeug.serving import WSGIRequestHandler, make_server
     from werkzeug.wrappers import Request, Response
 
     rows = json.loads(Path(rows_path).read_text())
@@ -51,6 +54,8 @@ def serve_fake_stripe(rows_path: str, port_queue) -> None:
         }
         return Response(json.dumps(body), 200, content_type="application/json")(environ, start_response)
 
+    # Keep-alive, as Stripe's API does: a new connection per page would measure the handshake.
+    WSGIRequestHandler.protocol_version = "HTTP/1.1"
     server = make_server("127.0.0.1", 0, app, threaded=False)
     port_queue.put(server.server_port)
     server.serve_forever()
@@ -115,7 +120,15 @@ def measure(db_path: str, stripe_url: str, result_queue) -> None:
     app = create_app({"STRIPE_SECRET_KEY": "sk_test_bench", "STRIPE_API_BASE": stripe_url})
     with app.app_context():
         started = time.perf_counter()
-        run = services.run_stripe("bench")
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
+
+            profile = cProfile.Profile()
+            run = profile.runcall(services.run_stripe, "bench")
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(35)
+        else:
+            run = services.run_stripe("bench")
         db.session.commit()
         run_seconds = time.perf_counter() - started
         items, matched, fees = len(run.items), run.matched, run.fees_posted

@@ -183,6 +183,34 @@ class _HeldJournals:
             session.connection().execute(Entry.__table__.insert(), entries)
 
 
+def post_many(journals: list[tuple[str, int, list[tuple[str, int]], str, int | None]], actor: Actor) -> None:
+    """Post many balanced journals at once, each once per source key: (source key, fund id, lines,
+    memo, donation id) each. Two statements however many journals (see _HeldJournals); a source
+    key already posted is skipped, as `post` would."""
+    held = _HeldJournals()
+    accounts: dict[str, int] = {}
+    label = f"user:{actor.id}" if isinstance(actor, User) else actor
+    today, now = local_today(), utcnow()
+    for source_key, fund_id, lines, memo, donation_id in journals:
+        if len(lines) < 2 or any(not is_whole(a) or a == 0 for _c, a in lines) or sum(a for _c, a in lines) != 0:
+            raise LedgerError(f"journal {source_key} does not balance")
+        for code, _amount in lines:
+            if code not in accounts:
+                accounts[code] = _account_id(code)
+        row = {
+            "source_key": source_key,
+            "fund_id": fund_id,
+            "donation_id": donation_id,
+            "reverses_id": None,
+            "memo": memo[:200],
+            "actor_label": label,
+            "posted_on": today,
+            "posted_at": now,
+        }
+        held.add(row, [(accounts[code], amount) for code, amount in lines])
+    held.send(db.session)
+
+
 def reverse(journal: Journal, source_key: str, memo: str, actor: Actor) -> tuple[Journal, bool]:
     """A correction is a new journal with every line negated; the original stays as it was."""
     lines = [(entry.account.code, -entry.amount_fen) for entry in journal.entries]

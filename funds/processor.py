@@ -10,6 +10,9 @@ from core.errors import ValidationError
 from core.money import is_whole
 from funds import ledger
 
+#: Journals sent per statement pair when fees are posted together: bounded memory, few round trips.
+CHUNK = 5000
+
 
 def fee_key(balance_transaction_id: str) -> str:
     return f"stripe:fee:{balance_transaction_id}"
@@ -19,27 +22,27 @@ def payout_key(payout_id: str, fund_id: int) -> str:
     return f"stripe:payout:{payout_id}:fund:{fund_id}"
 
 
-def post_fee(fund_id: int, donation_id: int, fee_fen: int, balance_transaction_id: str, actor: Actor) -> bool:
-    """Charge the processor's fee on a donation's money to the donation's fund, once per balance
-    transaction; False when it was posted before. A negative fee (a fee refunded) credits it back."""
-    if not is_whole(fee_fen) or fee_fen == 0:
-        raise ValidationError(fields={"fee_fen": "a fee is a non-zero whole number of fen"})
-    journal, new = ledger.post(
-        fee_key(balance_transaction_id),
-        fund_id,
-        [(ledger.FEES, fee_fen), ("asset:stripe", -fee_fen)],
-        f"processor fee {balance_transaction_id}",
+def post_fees(fees: list[tuple[int, int, int, str]], actor: Actor) -> None:
+    """Charge processor fees to the funds that received the gifts: (fund id, donation id, fee in fen,
+    balance transaction id) each, once per balance transaction. A negative fee (a fee given back)
+    credits it. The journals go to the database together (ledger.post_many): a month's fees are
+    thousands of rows. The run that posts them records how many in its audit row."""
+    for _fund_id, _donation_id, fee_fen, _txn in fees:
+        if not is_whole(fee_fen) or fee_fen == 0:
+            raise ValidationError(fields={"fee_fen": "a fee is a non-zero whole number of fen"})
+    ledger.post_many(
+        [
+            (
+                fee_key(txn),
+                fund_id,
+                [(ledger.FEES, fee_fen), ("asset:stripe", -fee_fen)],
+                f"processor fee {txn}",
+                donation_id,
+            )
+            for fund_id, donation_id, fee_fen, txn in fees
+        ],
         actor,
-        donation_id=donation_id,
     )
-    if new:
-        audit.record(
-            "ledger.fee_posted",
-            journal,
-            actor,
-            after={"fee_fen": fee_fen, "balance_transaction": balance_transaction_id},
-        )
-    return bool(new)
 
 
 def post_payout(payout_id: str, fund_id: int, amount_fen: int, actor: Actor) -> bool:

@@ -21,7 +21,7 @@ DISPUTE_REVERSAL = "dispute_reversal"
 PAYOUT = "payout"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BalanceRow:
     """One balance transaction. Amounts in fen, signed as Stripe signs them (money in is positive)."""
 

@@ -28,7 +28,7 @@ WINDOW_DAYS = 3
 MIN_CODE = 6
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BankLine:
     id: int
     booked_on: date
@@ -37,7 +37,7 @@ class BankLine:
     reference: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """Something the ledger says passed through the bank account: money in positive."""
 

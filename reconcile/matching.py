@@ -29,7 +29,7 @@ class Kind(enum.StrEnum):
     AMBIGUOUS = "ambiguous"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LedgerDonation:
     """A donation paid online, as the ledger has it.
 
@@ -52,7 +52,7 @@ class LedgerDonation:
         return self.charge_id or self.payment_intent_id or self.public_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Item:
     kind: Kind
     reference: str
@@ -61,7 +61,7 @@ class Item:
     donation: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fee:
     """A processor fee to post: the row's fee on the donation's money, charged to its fund."""
 

@@ -172,10 +172,11 @@ def run_stripe(
     )
     db.session.add(run)
     db.session.flush()
-    for fee in result.fees:
-        if processor.post_fee(fee.donation.fund_id, fee.donation.id, fee.row.fee_fen, fee.row.id, actor):
-            run.fees_posted += 1
-            run.fees_fen += fee.row.fee_fen
+    processor.post_fees(
+        [(fee.donation.fund_id, fee.donation.id, fee.row.fee_fen, fee.row.id) for fee in result.fees], actor
+    )
+    run.fees_posted = len(result.fees)
+    run.fees_fen = sum(fee.row.fee_fen for fee in result.fees)
     find = matching.finder(donations)
     for row in rows:
         if row.category == balance.PAYOUT and row.source_id and row.amount_fen < 0:
@@ -208,6 +209,7 @@ def run_stripe(
             "matched": run.matched,
             "items": len(result.items),
             "fees_posted": run.fees_posted,
+            "fees_fen": run.fees_fen,
         },
     )
     return run
