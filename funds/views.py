@@ -1,5 +1,6 @@
 """Fund pages: the fund administrator's desk, and the public fund, project, campaign and poster pages."""
 
+from datetime import date
 from uuid import uuid4
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -188,21 +189,38 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
     return response
 
 
+def _statement(slug: str):
+    """The fund's statement for the period the query names (?since=YYYY-MM-DD&until=YYYY-MM-DD, both optional)."""
+    fund = queries.fund_by_slug(slug)
+    days = {}
+    for name in ("since", "until"):
+        value = request.args.get(name) or ""
+        try:
+            days[name] = date.fromisoformat(value) if value else None
+        except ValueError:
+            raise ValidationError(fields={name: _("Give the day as YYYY-MM-DD.")}) from None
+    if days["since"] and days["until"] and days["until"] < days["since"]:
+        raise ValidationError(fields={"until": _("The period ends before it starts.")})
+    statement = statements.build(fund, days["since"], days["until"])
+    period = "-".join(d.isoformat() for d in days.values() if d) or "all"
+    return statement, f"statement-{fund.slug}-{period}"
+
+
 @bp.get(f"{STAFF}/funds/<slug>/statement.csv")
 @roles_required(Role.FUND_ADMIN)
 def admin_statement_csv(slug: str):
-    fund = queries.fund_by_slug(slug)
-    return _download(statements.as_csv(fund), "text/csv", f"statement-{fund.slug}.csv")
+    statement, name = _statement(slug)
+    return _download(statements.as_csv(statement), "text/csv", f"{name}.csv")
 
 
 @bp.get(f"{STAFF}/funds/<slug>/statement.xlsx")
 @roles_required(Role.FUND_ADMIN)
 def admin_statement_xlsx(slug: str):
-    fund = queries.fund_by_slug(slug)
+    statement, name = _statement(slug)
     return _download(
-        statements.as_xlsx(fund),
+        statements.as_xlsx(statement),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        f"statement-{fund.slug}.xlsx",
+        f"{name}.xlsx",
     )
 
 

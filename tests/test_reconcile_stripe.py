@@ -257,3 +257,18 @@ def test_dates_on_runs_are_local_days(runner, stripe_balance, db):
     stored = db.session.get(ReconcileRun, out["run"])
     assert (stored.since, stored.until) == (date(2026, 1, 1), date(2026, 12, 31))
     assert stored.started_at.astimezone(UTC) <= datetime.now(UTC)
+
+
+def test_the_statement_shows_fees_and_ties_to_the_ledger(app, runner, stripe_balance, db):
+    from funds import statements
+
+    fund = make_fund()
+    gift = paid(5000, fund=fund)
+    stripe_balance.charge(gift, fee=170)
+    assert run(runner).exit_code == 0
+    with app.test_request_context("/?lang=en"):
+        statement = statements.build(db.session.get(type(fund), fund.id))
+        whats = [m.what for m in statement.movements]
+        assert whats == ["Donation (Bank card)", "Processor fee"]
+        assert statement.fee_fen == 170 and statement.closing_fen == figures()[fund.id].balance_fen == 4830
+        assert statement.movements[1].who == gift.name
