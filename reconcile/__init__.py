@@ -2,9 +2,11 @@
 
 
 def init_app(app) -> None:
+    from funds.transparency import TRANSPARENCY_SECTIONS
     from funds.views import DASHBOARD_PANELS
     from reconcile import cli, views
 
     app.register_blueprint(views.bp)
     app.extensions[DASHBOARD_PANELS].append(views.dashboard_panel)
+    app.extensions[TRANSPARENCY_SECTIONS].append(views.transparency_section)
     cli.register(app)

@@ -228,6 +228,10 @@ def open_item_count() -> int:
     )
 
 
+def last_closed_at():
+    return db.session.scalar(select(func.max(ReconcileRun.closed_at)).where(ReconcileRun.status == RunStatus.CLOSED))
+
+
 def summary(run: ReconcileRun) -> dict:
     """The run as the command's `--json` prints it (DESIGN.md §5)."""
     return {

@@ -42,6 +42,11 @@ def dashboard_panel() -> tuple[str, dict]:
     return "reconcile/_dashboard_panel.html", {"open_items": services.open_item_count()}
 
 
+def transparency_section(_fund) -> tuple[str, dict]:
+    """The date of the last closed reconciliation, on every fund's transparency page."""
+    return "reconcile/_transparency.html", {"closed_at": services.last_closed_at()}
+
+
 @bp.get("")
 @roles_required(Role.FUND_ADMIN)
 def index():

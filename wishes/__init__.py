@@ -4,6 +4,7 @@
 def init_app(app) -> None:
     from core import cache
     from core.i18n import label_of
+    from funds.transparency import TRANSPARENCY_SECTIONS
     from payments.api import DONATION_TARGETS
     from payments.donate import THANKS_SECTIONS
     from wishes import api, cli, donate, payments, purchases, views
@@ -36,4 +37,5 @@ def init_app(app) -> None:
     app.extensions[DONATION_TARGETS]["wish"] = payments.pay_for_wish_by_id
     payments.connect_payment_signals()
     purchases.connect_fund_signals()
+    app.extensions[TRANSPARENCY_SECTIONS].append(purchases.transparency_section)
     cli.register(app)

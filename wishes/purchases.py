@@ -60,3 +60,14 @@ def on_disbursement_paid(disbursement: Disbursement, *, actor: Actor) -> None:
 def connect_fund_signals() -> None:
     signals.checking_wish_purchase.connect(check_purchase)
     signals.disbursement_paid.connect(on_disbursement_paid)
+
+
+def transparency_section(fund) -> tuple[str, dict]:
+    """The wishes this fund's money made come true, as the public may see them, on its transparency page."""
+    wishes = db.session.scalars(
+        select(Wish)
+        .where(Wish.fund_id == fund.id, Wish.status.in_((WishStatus.FULFILLED, WishStatus.CLOSED)))
+        .order_by(Wish.fulfilled_at.desc(), Wish.id.desc())
+        .limit(20)
+    ).all()
+    return "wishes/_transparency.html", {"wishes": [(w, w.child.public_view()) for w in wishes]}
