@@ -158,7 +158,7 @@ def import_statement(
         return statement, None
     for chunk in _chunks(new):
         db.session.execute(
-            insert_for(db.session)(BankLine).on_conflict_do_nothing(index_elements=["fingerprint"]),
+            insert_for(db.session)(BankLine.__table__).on_conflict_do_nothing(index_elements=["fingerprint"]),
             [
                 {
                     "statement_id": statement.id,
@@ -226,21 +226,27 @@ def import_statement(
         else {}
     )
     suggested_for = result.suggestions
-    db.session.add_all(
-        ReconcileItem(
-            run_id=run.id,
-            kind=item.kind,
-            reference=item.reference[:255],
-            amount_fen=item.amount_fen,
-            difference_fen=item.difference_fen,
-            donation_id=donation_ids.get(item.donation) if item.donation else None,
-            bank_line_id=line_by_reference.get(item.reference),
-            entry_key=suggested_for.get(line_by_reference.get(item.reference))
-            if item.kind == ItemKind.SUGGESTED
-            else (item.reference if item.kind == ItemKind.MISSING_THERE else None),
-        )
+    items = [
+        {
+            "run_id": run.id,
+            "kind": item.kind.value,
+            "reference": item.reference[:255],
+            "amount_fen": item.amount_fen,
+            "difference_fen": item.difference_fen,
+            "donation_id": donation_ids.get(item.donation) if item.donation else None,
+            "bank_line_id": line_by_reference.get(item.reference),
+            "entry_key": (
+                suggested_for.get(line_by_reference.get(item.reference))
+                if item.kind == ItemKind.SUGGESTED
+                else (item.reference if item.kind == ItemKind.MISSING_THERE else None)
+            ),
+            "status": ItemStatus.OPEN.value,
+        }
         for item in result.items
-    )
+    ]
+    # A statement of a year's lines can leave thousands of items: one INSERT, not thousands of objects.
+    for chunk in _chunks(items):
+        db.session.execute(ReconcileItem.__table__.insert(), chunk)
     db.session.flush()
     audit.record(
         "reconcile.run",

@@ -77,7 +77,7 @@ LAYOUTS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     """One statement line: money in is positive, money out negative."""
 
@@ -242,33 +242,34 @@ def read_lines(sheet: Sheet, mapping: dict[str, int]) -> list[Line]:
     if any(index < 0 or index >= width for index in mapping.values()):
         raise ValidationError(fields={"mapping": _("A chosen column is not in the file.")})
     lines = []
+    # Each field's column, or None: looked up once, not once a row.
+    columns = {field: mapping.get(field) for field in FIELDS}
+    signed = columns["amount"] is not None
+    money_columns = [columns[f] for f in ("amount", "credit", "debit") if columns[f] is not None]
     for offset, row in enumerate(sheet.rows):
         number = sheet.first_row + offset
         if not any(row):
             continue
-
-        def get(field: str, row=row) -> str:
-            index = mapping.get(field)
-            return row[index].strip() if index is not None and index < len(row) else ""
-
-        first = get("date")
+        size = len(row)
+        cells = {field: (row[i].strip() if i is not None and i < size else "") for field, i in columns.items()}
+        first = cells["date"]
         if not _DATE.match(first):
             # Exports end with totals (合计) or notes under the lines: those are not money lines.
-            has_money = any(get(field) for field in ("amount", "credit", "debit"))
+            has_money = any(row[i].strip() for i in money_columns if i < size)
             if not has_money or any(word in cell.lower() for cell in row for word in _TOTALS):
                 continue
         try:
             booked_on = _date(first)
-            if "amount" in mapping:
-                amount = _fen(get("amount"), unsigned=False)
+            if signed:
+                amount = _fen(cells["amount"], unsigned=False)
             else:
-                credit, debit = _fen(get("credit"), unsigned=True), _fen(get("debit"), unsigned=True)
+                credit, debit = _fen(cells["credit"], unsigned=True), _fen(cells["debit"], unsigned=True)
                 if credit and debit:
                     raise ValueError(_("money both in and out on one line"))
                 amount = credit if credit else (-debit if debit else None)
             if not amount:
                 raise ValueError(_("no amount"))
-            balance = _fen(get("balance"), unsigned=False) if "balance" in mapping else None
+            balance = _fen(cells["balance"], unsigned=False) if columns["balance"] is not None else None
         except ValueError as exc:
             raise ValidationError(
                 fields={"file": _("Row %(row)d: %(problem)s. Nothing was imported.", row=number, problem=str(exc))}
@@ -278,9 +279,9 @@ def read_lines(sheet: Sheet, mapping: dict[str, int]) -> list[Line]:
                 row=number,
                 booked_on=booked_on,
                 amount_fen=amount,
-                counterparty=get("counterparty")[:120],
-                reference=get("reference")[:255],
-                serial=get("serial")[:80],
+                counterparty=cells["counterparty"][:120],
+                reference=cells["reference"][:255],
+                serial=cells["serial"][:80],
                 balance_fen=balance,
             )
         )

@@ -16,6 +16,7 @@ Stripe payouts) and money that left it (disbursements) ↔ statement lines.
 3. What is left: a line is missing here; an entry of the period, missing there.
 """
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -59,22 +60,26 @@ class BankResult:
     suggestions: dict[int, str] = field(default_factory=dict)
 
 
+#: Codes are letters, digits and - _ / . (a poster's reference, a receipt number, a payout id):
+#: a line's text is cut into such runs, and each run is looked up, so a statement of 100,000
+#: lines costs 100,000 look-ups, not one search per code and line.
+_RUN = re.compile(r"[0-9A-Za-z][0-9A-Za-z_./-]*[0-9A-Za-z]")
+
+
 def _referenced(lines: list[BankLine], entries: list[Entry]) -> dict[int, set[str]]:
     by_code: dict[str, str] = {}
     for entry in entries:
         for code in entry.codes:
             if code and len(code) >= MIN_CODE:
                 by_code.setdefault(code.lower(), entry.key)
-    # Codes are looked for as they stand in the text, the longest first, so that one code
-    # inside another (2026-000012 in 2026-0000123) is not mistaken for it.
-    codes = sorted(by_code, key=len, reverse=True)
     tied: dict[int, set[str]] = defaultdict(set)
+    if not by_code:
+        return tied
     for line in lines:
-        text = line.text.lower()
-        for code in codes:
-            if code in text:
-                tied[line.id].add(by_code[code])
-                text = text.replace(code, " ")
+        for run in _RUN.findall(line.text):
+            key = by_code.get(run.lower())
+            if key is not None:
+                tied[line.id].add(key)
     return tied
 
 
