@@ -27,7 +27,7 @@ from funds.forms import (
     ProjectForm,
     RefundForm,
 )
-from funds.models import CHANNEL_LABELS
+from funds.models import CHANNEL_LABELS, ONLINE_CHANNELS
 
 bp = Blueprint("funds", __name__)
 
@@ -403,6 +403,9 @@ def admin_offline_donation():
 @roles_required(Role.FUND_ADMIN)
 def admin_refund(donation_id: int):
     donation = queries.get_donation(donation_id)
+    if donation.channel in ONLINE_CHANNELS and not donation.simulated and current_app.config.get("STRIPE_SECRET_KEY"):
+        # Money paid through Stripe goes back through Stripe, and the ledger follows its event.
+        return redirect(url_for("payments_refunds.refund", donation_id=donation.id))
     form = RefundForm()
     if form.validate_on_submit():
         try:

@@ -199,3 +199,33 @@ def balance_transactions(*, gte: int | None = None, lt: int | None = None, payou
         if not page.get("has_more") or not rows:
             return
         params["starting_after"] = rows[-1]["id"]
+
+
+# --- out: refunds -------------------------------------------------------------------------------
+
+
+def refund(donation: Donation, amount_fen: int, idempotency_key: str) -> str:
+    """Ask Stripe to refund part or all of a paid donation; the refund's id.
+
+    The idempotency key makes a retry (a timeout, a second click) refund once: Stripe answers a
+    repeated key with the refund it already made. The ledger is not touched here: it follows
+    Stripe's `charge.refunded` event, as for a refund made in Stripe's dashboard.
+    """
+    if not enabled():
+        raise PaymentsOff(_("Stripe is not configured on this site."))
+    params: dict = {"amount": amount_fen, "metadata": {"donation_id": donation.public_id}}
+    if donation.payment_intent_id:
+        params["payment_intent"] = donation.payment_intent_id
+    elif donation.charge_id:
+        params["charge"] = donation.charge_id
+    else:
+        raise PaymentUnavailable(_("Stripe does not know this payment's id: refund it in Stripe's dashboard."))
+    try:
+        created = _client().v1.refunds.create(params, {"idempotency_key": idempotency_key})
+    except stripe.StripeError as exc:
+        logger.warning("refund failed", extra={"donation": donation.public_id, "error": type(exc).__name__})
+        message = getattr(exc, "user_message", None) or _(
+            "The payment service is not answering. Please try again in a moment."
+        )
+        raise PaymentUnavailable(message) from None
+    return created.id

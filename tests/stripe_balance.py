@@ -21,6 +21,8 @@ class FakeStripeBalance:
         #: payout id → the balance transaction ids it paid out.
         self.payouts: dict[str, list[str]] = {}
         self.requests: list[dict] = []
+        #: Idempotency key → the refund made for it.
+        self.refunds: dict[str, dict] = {}
         self.fail = False
         self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -34,6 +36,24 @@ class FakeStripeBalance:
         if self.fail:
             body = {"error": {"type": "api_error", "message": "down"}}
             return Response(json.dumps(body), 500, content_type="application/json")(environ, start_response)
+        if request.method == "POST" and request.path == "/v1/refunds":
+            form = dict(parse_qsl(request.get_data(as_text=True), keep_blank_values=True))
+            self.requests[-1]["form"] = form
+            self.requests[-1]["idempotency_key"] = request.headers.get("Idempotency-Key")
+            key = request.headers.get("Idempotency-Key") or f"none-{next(_seq)}"
+            self.refunds.setdefault(
+                key,
+                {
+                    "id": f"re_{next(_seq):06d}",
+                    "object": "refund",
+                    "amount": int(form["amount"]),
+                    "payment_intent": form.get("payment_intent"),
+                    "status": "succeeded",
+                },
+            )
+            return Response(json.dumps(self.refunds[key]), 200, content_type="application/json")(
+                environ, start_response
+            )
         if request.method != "GET" or request.path != "/v1/balance_transactions":
             body = {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}
             return Response(json.dumps(body), 404, content_type="application/json")(environ, start_response)
