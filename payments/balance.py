@@ -121,3 +121,72 @@ def fetch(
             progress(len(page))
         for row in page:
             yield parse(row)
+
+
+# --- Stripe's itemised balance change report (CSV) -------------------------------------------------
+
+#: Columns every row of the "Balance change from activity: itemized" report has.
+REPORT_COLUMNS = ("balance_transaction_id", "created_utc", "currency", "gross", "fee", "reporting_category")
+
+
+class BadReport(ValueError):
+    """A file that is not Stripe's itemised balance change report, or has a broken row."""
+
+
+def _minor(text: str, row: int, column: str) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal((text or "0").replace(",", ""))
+    except InvalidOperation:
+        raise BadReport(f"row {row}: {column} {text[:20]!r} is not an amount") from None
+    if value != value.quantize(Decimal("0.01")):
+        raise BadReport(f"row {row}: {column} {text[:20]!r} is not in yuan and fen")
+    return int(value * 100)
+
+
+def parse_report(data: bytes) -> list[BalanceRow]:
+    """The rows of Stripe's itemised balance change report, as the API would have listed them.
+
+    The report gives amounts in major units ("12.34") and times as "YYYY-MM-DD HH:MM:SS" in UTC;
+    a metadata column `payment_metadata[donation_id]` names the donation when the report was
+    made with it.
+    """
+    import csv
+    import io
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadReport("the report is not UTF-8 text") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or any(column not in reader.fieldnames for column in REPORT_COLUMNS):
+        raise BadReport("this is not Stripe's itemised balance change report")
+    rows = []
+    for number, record in enumerate(reader, start=2):
+        txn_id = (record.get("balance_transaction_id") or "").strip()
+        category = (record.get("reporting_category") or "").strip()
+        if not txn_id or not category:
+            raise BadReport(f"row {number}: no balance transaction id or category")
+        try:
+            created = datetime.strptime(record["created_utc"].strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        except ValueError:
+            raise BadReport(f"row {number}: created_utc {record['created_utc'][:20]!r} is not a time") from None
+        gross = _minor(record["gross"], number, "gross")
+        fee = _minor(record["fee"], number, "fee")
+        rows.append(
+            BalanceRow(
+                id=txn_id,
+                category=category,
+                amount_fen=gross,
+                fee_fen=fee,
+                net_fen=gross - fee,
+                currency=record["currency"].strip().upper(),
+                created=created,
+                source_id=_text((record.get("source_id") or "").strip()),
+                charge_id=_text((record.get("charge_id") or "").strip()),
+                payment_intent_id=_text((record.get("payment_intent_id") or "").strip()),
+                donation_public_id=_text((record.get("payment_metadata[donation_id]") or "").strip()),
+            )
+        )
+    return rows

@@ -20,3 +20,7 @@ class StatementForm(FlaskForm):
 
 class IgnoreForm(FlaskForm):
     note = StringField(_l("Why it is not ours"), validators=[DataRequired(), Length(max=1000)])
+
+
+class StripeReportForm(FlaskForm):
+    report = FileField(_l("Stripe's itemised balance change report (CSV)"))

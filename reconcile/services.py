@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from core import audit
 from core.audit import Actor
 from core.clock import utcnow, zone
-from core.errors import Conflict, NotFound, ValidationError
+from core.errors import Conflict, Forbidden, NotFound, ValidationError
 from core.extensions import db
-from core.models import User
+from core.models import Role, User
 from funds import processor
 from funds.models import ONLINE_CHANNELS, Account, Donation, DonationStatus, Entry, Journal
 from payments import balance
@@ -158,6 +158,27 @@ def run_stripe(
             progress=progress,
         )
     )
+    return compare_stripe(actor, rows, since, until)
+
+
+def run_stripe_report(actor: User, data: bytes) -> ReconcileRun:
+    """Reconcile the rows of Stripe's itemised balance change report (CSV), over the days it covers."""
+    if not isinstance(actor, User) or not actor.has_role(Role.FUND_ADMIN):
+        raise Forbidden(_("Only a fund administrator may reconcile."))
+    try:
+        rows = balance.parse_report(data)
+    except balance.BadReport as exc:
+        raise ValidationError(fields={"report": _("Not a report Stripe made: %(why)s.", why=str(exc))}) from None
+    if not rows:
+        raise ValidationError(fields={"report": _("The report holds no rows.")})
+    days = [row.created.astimezone(zone()).date() for row in rows]
+    return compare_stripe(actor, rows, min(days), max(days), fetch_payouts=False)
+
+
+def compare_stripe(
+    actor: Actor, rows: list, since: date | None, until: date | None, *, fetch_payouts: bool = True
+) -> ReconcileRun:
+    """Post the rows' fees and payouts once, compare them with the ledger and keep the differences."""
     donations = ledger_donations(since, until)
     result = matching.match(donations, rows, posted_fees([row.id for row in rows]))
     run = ReconcileRun(
@@ -179,7 +200,7 @@ def run_stripe(
     run.fees_fen = sum(fee.row.fee_fen for fee in result.fees)
     find = matching.finder(donations)
     for row in rows:
-        if row.category == balance.PAYOUT and row.source_id and row.amount_fen < 0:
+        if fetch_payouts and row.category == balance.PAYOUT and row.source_id and row.amount_fen < 0:
             shares = _payout_shares(row, find)
             for fund_id, amount in sorted((shares or {}).items()):
                 if processor.post_payout(row.source_id, fund_id, amount, actor):

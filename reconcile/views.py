@@ -20,7 +20,7 @@ from core.models import Role
 from core.transactions import run_action, transaction
 from reconcile import bank as bank_service
 from reconcile import bankfiles, services
-from reconcile.forms import IgnoreForm, ResolveForm, StatementForm, StripeRunForm
+from reconcile.forms import IgnoreForm, ResolveForm, StatementForm, StripeReportForm, StripeRunForm
 from reconcile.models import ReconcileRun
 
 bp = Blueprint("reconcile", __name__, url_prefix="/staff/reconcile")
@@ -55,6 +55,7 @@ def index():
         "reconcile/index.html",
         runs=runs,
         form=StripeRunForm(),
+        report_form=StripeReportForm(),
         stripe_on=bool(current_app.config.get("STRIPE_SECRET_KEY")),
     )
 
@@ -78,6 +79,37 @@ def start_stripe():
         "reconcile/index.html",
         runs=runs,
         form=form,
+        report_form=StripeReportForm(),
+        stripe_on=bool(current_app.config.get("STRIPE_SECRET_KEY")),
+    ), 422
+
+
+@bp.post("/stripe-report")
+@roles_required(Role.FUND_ADMIN)
+def stripe_report():
+    request.max_content_length = bankfiles.MAX_BYTES + 2**16
+    form = StripeReportForm()
+    if form.validate_on_submit():
+        upload = form.report.data
+        data = upload.stream.read(bankfiles.MAX_BYTES + 1) if upload and getattr(upload, "filename", "") else b""
+        if not data:
+            form.report.errors = [_("Choose the report file.")]
+        elif len(data) > bankfiles.MAX_BYTES:
+            form.report.errors = [_("A statement may be at most %(n)d MB.", n=bankfiles.MAX_BYTES // 2**20)]
+        else:
+            try:
+                with transaction():
+                    run = services.run_stripe_report(current_user, data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            else:
+                return redirect(url_for("reconcile.run", run_id=run.id))
+    runs = db.session.scalars(select(ReconcileRun).order_by(ReconcileRun.id.desc()).limit(50)).all()
+    return render_template(
+        "reconcile/index.html",
+        runs=runs,
+        form=StripeRunForm(),
+        report_form=form,
         stripe_on=bool(current_app.config.get("STRIPE_SECRET_KEY")),
     ), 422
 
