@@ -264,3 +264,58 @@ def as_xlsx(statement: Statement) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def as_pdf(statement: Statement, signed_by: str) -> bytes:
+    """An A4 statement with the table's header on every page, signed off with the administrator's name."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    font = "STSong-Light"
+    if font not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(font))
+    title_style = ParagraphStyle("title", fontName=font, fontSize=14, leading=18)
+    text_style = ParagraphStyle("text", fontName=font, fontSize=9, leading=12)
+    rows = _rows(statement, as_text=True)
+    table = Table(rows[2:], repeatRows=1, colWidths=[w * 2.1 * mm for w in WIDTHS])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), font, 8),
+                ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
+                ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+                ("LINEABOVE", (0, -2), (-1, -2), 0.6, colors.black),
+                ("ROWBACKGROUNDS", (0, 1), (-1, -3), [colors.white, colors.HexColor("#f3f3f3")]),
+            ]
+        )
+    )
+    out = io.BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=landscape(A4),
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=12 * mm,
+        bottomMargin=12 * mm,
+        title=statement.title(),
+    )
+    opening = f"{rows[1][0]}: {rows[1][7]}"
+    signed = _("Prepared and checked by %(name)s on %(date)s", name=signed_by, date=format_date(date.today(), "long"))
+    document.build(
+        [
+            Paragraph(statement.title(), title_style),
+            Spacer(1, 4 * mm),
+            Paragraph(opening, text_style),
+            Spacer(1, 3 * mm),
+            table,
+            Spacer(1, 10 * mm),
+            Paragraph(signed, text_style),
+            Paragraph(_("Signature") + ": ______________________", text_style),
+        ]
+    )
+    return out.getvalue()

@@ -224,6 +224,13 @@ def admin_statement_xlsx(slug: str):
     )
 
 
+@bp.get(f"{STAFF}/funds/<slug>/statement.pdf")
+@roles_required(Role.FUND_ADMIN)
+def admin_statement_pdf(slug: str):
+    statement, name = _statement(slug)
+    return _download(statements.as_pdf(statement, current_user.display_name), "application/pdf", f"{name}.pdf")
+
+
 # --- fund administrator: projects -----------------------------------------------------------------
 
 

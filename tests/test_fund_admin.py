@@ -377,3 +377,13 @@ def test_offline_donation_to_a_project_counts_towards_its_goal(staff, db):
     listing = client.get("/staff/projects?lang=en").get_data(as_text=True)
     assert "¥250" in listing and "¥1,000" in listing
     assert 'value="25"' in client.get("/projects/reading-corner").get_data(as_text=True)
+
+
+def test_the_pdf_statement_is_signed_off_by_the_administrator(staff, db):
+    client, admin = staff
+    fund = make_fund()
+    _offline(client, amount="500")
+    response = client.get(f"/staff/funds/{fund.slug}/statement.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF") and len(response.data) > 1000
+    assert "attachment" in response.headers["Content-Disposition"]
