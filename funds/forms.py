@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -84,6 +84,7 @@ class OfflineDonationForm(FlaskForm):
     reference = StringField(
         _l("Reference (bank reference, cheque number, event)"), validators=[Optional(), Length(max=120)]
     )
+    received_on = DateField(_l("Received on"), validators=[Optional()])
     evidence = FileField(_l("Evidence photo (optional)"))
     name = StringField(_l("Donor's name"), validators=[DataRequired(), Length(max=60)])
     contact = StringField(_l("Donor's mobile or e-mail"), validators=[DataRequired(), Length(max=254)])

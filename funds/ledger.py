@@ -5,6 +5,7 @@ one fund, so for each fund the assets equal what was raised less what was spent.
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import case, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -88,6 +89,7 @@ def post(
     *,
     donation_id: int | None = None,
     reverses_id: int | None = None,
+    posted_on: date | None = None,
 ) -> tuple[Journal, bool]:
     """Post a balanced journal once per source key; returns (journal, whether it is new).
 
@@ -107,7 +109,7 @@ def post(
             "reverses_id": reverses_id,
             "memo": memo[:200],
             "actor_label": f"user:{actor.id}" if isinstance(actor, User) else actor,
-            "posted_on": local_today(),
+            "posted_on": posted_on or local_today(),
             "posted_at": utcnow(),
         }
         batch.part("journals", _HeldJournals).add(row, [(_account_id(code), amount) for code, amount in lines])
@@ -123,7 +125,8 @@ def post(
         reverses_id=reverses_id,
         memo=memo[:200],
         actor_label=f"user:{actor.id}" if isinstance(actor, User) else actor,
-        posted_on=local_today(),
+        #: Money counted on the day it arrived (cash handed over, a transfer received), not the day it was typed in.
+        posted_on=posted_on or local_today(),
     )
     try:
         with db.session.begin_nested():

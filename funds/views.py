@@ -388,7 +388,14 @@ def admin_offline_donation():
                     anonymous=form.anonymous.data,
                 )
                 donation = donations.record_offline(
-                    current_user, target, form.amount.fen, donor, form.channel.data, form.reference.data, evidence
+                    current_user,
+                    target,
+                    form.amount.fen,
+                    donor,
+                    form.channel.data,
+                    form.reference.data,
+                    evidence,
+                    received_on=form.received_on.data,
                 )
         except ValidationError as exc:
             discard_image(evidence)

@@ -387,3 +387,23 @@ def test_the_pdf_statement_is_signed_off_by_the_administrator(staff, db):
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF") and len(response.data) > 1000
     assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_offline_money_is_booked_on_the_day_it_was_received(staff, db):
+    from core.clock import as_utc, zone
+    from funds.models import Journal
+
+    client, _admin = staff
+    fund = make_fund()
+    earlier = local_today() - timedelta(days=3)
+    assert _offline(client, amount="80", received_on=earlier.isoformat()).status_code == 302
+    donation = db.session.scalar(select(Donation))
+    journal = db.session.scalar(select(Journal).where(Journal.donation_id == donation.id))
+    assert journal.posted_on == earlier
+    assert as_utc(donation.succeeded_at).astimezone(zone()).date() == earlier
+    future = _offline(client, amount="80", received_on=(local_today() + timedelta(days=1)).isoformat())
+    assert future.status_code == 422 and "future" in future.text
+    assert db.session.scalar(select(func.count()).select_from(Donation)) == 1
+    assert integrity.check() == []
+    rows = _statement_rows_csv(client, fund.slug)
+    assert rows[3][0] == earlier.isoformat()
