@@ -72,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
     import events.models  # noqa: F401
     import funds.models  # noqa: F401
     import payments.models  # noqa: F401
+    import reconcile.models  # noqa: F401
     import wishes.models  # noqa: F401
 
     @app.before_request
@@ -109,10 +110,11 @@ def _init_packages(app: Flask) -> None:
     import events
     import funds
     import payments
+    import reconcile
     import reminders
     import wishes
     from core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
-    for package in (funds, payments, wishes, donors, events, reminders, demo):
+    for package in (funds, payments, reconcile, wishes, donors, events, reminders, demo):
         package.init_app(app)

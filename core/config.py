@@ -76,6 +76,8 @@ class Config:
     SCHEDULER_NICE = _int("SCHEDULER_NICE", 10)
     #: Limits of one donation, in fen, where a campaign sets none of its own.
     DONATION_MIN_FEN = _int("DONATION_MIN_FEN", 100)
+    #: A disbursement above this many fen waits for a second fund administrator's approval.
+    DISBURSEMENT_APPROVAL_FEN = _int("DISBURSEMENT_APPROVAL_FEN", 200_000)
     DONATION_MAX_FEN = _int("DONATION_MAX_FEN", 5_000_000)
     #: A wish's estimated cost may not exceed this (fen); 10,000 yuan.
     WISH_MAX_AMOUNT_FEN = _int("WISH_MAX_AMOUNT_FEN", 1_000_000)

@@ -22,7 +22,8 @@ def register(app) -> None:
         for fund in db.session.scalars(db.select(Fund).order_by(Fund.slug)):
             f = totals[fund.id]
             click.echo(
-                f"{fund.slug:24} balance {f.balance_fen:>12} raised {f.raised_fen:>12} spent {f.spent_fen:>12} (fen)"
+                f"{fund.slug:24} balance {f.balance_fen:>12} raised {f.raised_fen:>12} spent {f.spent_fen:>12}"
+                f" fees {f.fees_fen:>10} (fen)"
             )
         for breach in breaches:
             click.echo(f"BREACH {breach}", err=True)

@@ -6,6 +6,7 @@ The caller commits.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -13,7 +14,7 @@ from sqlalchemy import select, text
 
 from core import audit, transitions, writebehind
 from core.audit import Actor
-from core.clock import utcnow, zone
+from core.clock import local_today, utcnow, zone
 from core.contacts import normalise_contact
 from core.errors import InvalidTransition, NotFound, ValidationError
 from core.extensions import db
@@ -211,9 +212,13 @@ def record_offline(
     channel: str,
     reference: str | None,
     evidence: str | None = None,
+    received_on: date | None = None,
 ) -> Donation:
-    """Money that never touched Stripe: cash at an event, a bank transfer, a cheque."""
+    """Money that never touched Stripe: cash at an event, a bank transfer, a cheque; booked on the
+    day it was received (today when not given), which may not be in the future."""
     amount_fen = check_amount(amount_fen, target)
+    if received_on is not None and received_on > local_today():
+        raise ValidationError(fields={"received_on": _("The money cannot have arrived in the future.")})
     if channel not in OFFLINE_CHANNELS:
         raise ValidationError(fields={"channel": _("Choose cash, bank transfer or cheque.")})
     reference = (reference or "").strip() or None
@@ -225,8 +230,13 @@ def record_offline(
     donation = _new_donation(
         target, amount_fen, clean, email, channel, reference=reference, evidence=evidence, recorded_by_id=actor.id
     )
-    audit.record("donation.recorded", donation, actor, after={"amount_fen": amount_fen, "channel": channel})
-    succeed(donation, actor)
+    audit.record(
+        "donation.recorded",
+        donation,
+        actor,
+        after={"amount_fen": amount_fen, "channel": channel, "received_on": (received_on or local_today()).isoformat()},
+    )
+    succeed(donation, actor, received_on=received_on)
     return donation
 
 
@@ -283,7 +293,9 @@ class _HeldReceiptNumbers:
         self.unsent.clear()
 
 
-def succeed(donation: Donation, actor: Actor, *, charge_id=None, payment_intent_id=None) -> bool:
+def succeed(
+    donation: Donation, actor: Actor, *, charge_id=None, payment_intent_id=None, received_on: date | None = None
+) -> bool:
     """The money arrived: receipt number and ledger journal. False if it was already recorded.
 
     The journal's source is the donation itself, so two events that both report the
@@ -295,7 +307,11 @@ def succeed(donation: Donation, actor: Actor, *, charge_id=None, payment_intent_
         return False
     now = utcnow()
     receipt = next_receipt_no(now.astimezone(zone()).year)
-    values = {"succeeded_at": now, "receipt_no": receipt}
+    arrived = now
+    if received_on is not None and received_on != now.astimezone(zone()).date():
+        # Money received on an earlier day: noon of that day, in the site's time zone.
+        arrived = datetime.combine(received_on, time(12), tzinfo=zone()).astimezone(UTC)
+    values = {"succeeded_at": arrived, "receipt_no": receipt}
     if charge_id:
         values["charge_id"] = charge_id
     if payment_intent_id:
@@ -311,6 +327,7 @@ def succeed(donation: Donation, actor: Actor, *, charge_id=None, payment_intent_
         f"donation {receipt}",
         actor,
         donation_id=donation.id,
+        posted_on=received_on,
     )
     return True
 

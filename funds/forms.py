@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -84,6 +84,7 @@ class OfflineDonationForm(FlaskForm):
     reference = StringField(
         _l("Reference (bank reference, cheque number, event)"), validators=[Optional(), Length(max=120)]
     )
+    received_on = DateField(_l("Received on"), validators=[Optional()])
     evidence = FileField(_l("Evidence photo (optional)"))
     name = StringField(_l("Donor's name"), validators=[DataRequired(), Length(max=60)])
     contact = StringField(_l("Donor's mobile or e-mail"), validators=[DataRequired(), Length(max=254)])
@@ -94,3 +95,18 @@ class OfflineDonationForm(FlaskForm):
 class RefundForm(FlaskForm):
     amount = YuanField(_l("Amount to refund (yuan)"), validators=[DataRequired(), Length(max=13)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+
+
+class DisbursementForm(FlaskForm):
+    fund = SelectField(_l("Fund"), choices=[])
+    kind = SelectField(_l("For"), choices=[])
+    amount = YuanField(_l("Amount (yuan)"), validators=[DataRequired(), Length(max=13)])
+    payee = StringField(_l("Paid to"), validators=[DataRequired(), Length(max=120)])
+    purpose = TextAreaField(_l("What it pays for"), validators=[DataRequired(), Length(max=2000)])
+    project = SelectField(_l("Project (for a grant)"), choices=[], validate_choice=False)
+    wish = StringField(_l("Wish number (for a wish's gift)"), validators=[Optional(), Length(max=16)])
+    receipt = FileField(_l("Purchase receipt or invoice (photo)"))
+
+
+class RejectForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])

@@ -1,8 +1,8 @@
 """The ledger's invariants, checked by `flask --app app ledger check` (exit 1 on any breach).
 
 Every journal balances and stays within its fund; each fund's balance is what it raised
-less what it spent; each donation's recorded state matches its journals; receipt numbers
-run 1, 2, 3… in each year with no gap and no repeat.
+less what it spent and the processor's fees; each donation's recorded state matches its
+journals; receipt numbers run 1, 2, 3… in each year with no gap and no repeat.
 """
 
 from sqlalchemy import func, select
@@ -31,8 +31,11 @@ def check() -> list[str]:
     for key, entry_id in strays:
         breaches.append(f"journal {key}: entry {entry_id} is booked to another fund")
     for fund_id, f in figures().items():
-        if f.balance_fen != f.raised_fen - f.spent_fen:
-            breaches.append(f"fund {fund_id}: balance {f.balance_fen} ≠ raised {f.raised_fen} − spent {f.spent_fen}")
+        if f.balance_fen != f.raised_fen - f.spent_fen - f.fees_fen:
+            breaches.append(
+                f"fund {fund_id}: balance {f.balance_fen} ≠ raised {f.raised_fen} − spent {f.spent_fen}"
+                f" − fees {f.fees_fen}"
+            )
     breaches.extend(donation_breaches())
     breaches.extend(receipt_breaches())
     return breaches

@@ -5,6 +5,7 @@ one fund, so for each fund the assets equal what was raised less what was spent.
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import case, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -28,7 +29,11 @@ ACCOUNTS = {
     "income:refunds": ("Refunds to donors", AccountKind.INCOME),
     "income:disputes": ("Disputed payments", AccountKind.INCOME),
     "expense:disbursements": ("Disbursements", AccountKind.EXPENSE),
+    "expense:fees": ("Processor fees", AccountKind.EXPENSE),
 }
+
+#: The expense account of the payment processor's fees: reported apart from what was spent.
+FEES = "expense:fees"
 
 
 class LedgerError(Exception):
@@ -84,6 +89,7 @@ def post(
     *,
     donation_id: int | None = None,
     reverses_id: int | None = None,
+    posted_on: date | None = None,
 ) -> tuple[Journal, bool]:
     """Post a balanced journal once per source key; returns (journal, whether it is new).
 
@@ -103,7 +109,7 @@ def post(
             "reverses_id": reverses_id,
             "memo": memo[:200],
             "actor_label": f"user:{actor.id}" if isinstance(actor, User) else actor,
-            "posted_on": local_today(),
+            "posted_on": posted_on or local_today(),
             "posted_at": utcnow(),
         }
         batch.part("journals", _HeldJournals).add(row, [(_account_id(code), amount) for code, amount in lines])
@@ -119,7 +125,8 @@ def post(
         reverses_id=reverses_id,
         memo=memo[:200],
         actor_label=f"user:{actor.id}" if isinstance(actor, User) else actor,
-        posted_on=local_today(),
+        #: Money counted on the day it arrived (cash handed over, a transfer received), not the day it was typed in.
+        posted_on=posted_on or local_today(),
     )
     try:
         with db.session.begin_nested():
@@ -179,6 +186,34 @@ class _HeldJournals:
             session.connection().execute(Entry.__table__.insert(), entries)
 
 
+def post_many(journals: list[tuple[str, int, list[tuple[str, int]], str, int | None]], actor: Actor) -> None:
+    """Post many balanced journals at once, each once per source key: (source key, fund id, lines,
+    memo, donation id) each. Two statements however many journals (see _HeldJournals); a source
+    key already posted is skipped, as `post` would."""
+    held = _HeldJournals()
+    accounts: dict[str, int] = {}
+    label = f"user:{actor.id}" if isinstance(actor, User) else actor
+    today, now = local_today(), utcnow()
+    for source_key, fund_id, lines, memo, donation_id in journals:
+        if len(lines) < 2 or any(not is_whole(a) or a == 0 for _c, a in lines) or sum(a for _c, a in lines) != 0:
+            raise LedgerError(f"journal {source_key} does not balance")
+        for code, _amount in lines:
+            if code not in accounts:
+                accounts[code] = _account_id(code)
+        row = {
+            "source_key": source_key,
+            "fund_id": fund_id,
+            "donation_id": donation_id,
+            "reverses_id": None,
+            "memo": memo[:200],
+            "actor_label": label,
+            "posted_on": today,
+            "posted_at": now,
+        }
+        held.add(row, [(accounts[code], amount) for code, amount in lines])
+    held.send(db.session)
+
+
 def reverse(journal: Journal, source_key: str, memo: str, actor: Actor) -> tuple[Journal, bool]:
     """A correction is a new journal with every line negated; the original stays as it was."""
     lines = [(entry.account.code, -entry.amount_fen) for entry in journal.entries]
@@ -189,24 +224,29 @@ def reverse(journal: Journal, source_key: str, memo: str, actor: Actor) -> tuple
 
 @dataclass(frozen=True)
 class FundFigures:
+    """Balance = raised (money in less refunds and disputes) − spent (disbursements) − fees."""
+
     balance_fen: int
     raised_fen: int
     spent_fen: int
+    fees_fen: int = 0
 
 
 def figures(*, without_simulated: bool = False) -> dict[int, FundFigures]:
-    """Balance, raised and spent of every fund, from the entries alone.
+    """Balance, raised, spent and processor fees of every fund, from the entries alone.
 
     `without_simulated` leaves out the journals of donations paid in the offline payment
     simulator, as every figure shown to the public does except on a demo site.
     """
     kind = Account.kind
+    fee = Account.code == FEES
     statement = (
         select(
             Entry.fund_id,
             func.coalesce(func.sum(case((kind == AccountKind.ASSET, Entry.amount_fen), else_=0)), 0),
             func.coalesce(func.sum(case((kind == AccountKind.INCOME, -Entry.amount_fen), else_=0)), 0),
-            func.coalesce(func.sum(case((kind == AccountKind.EXPENSE, Entry.amount_fen), else_=0)), 0),
+            func.coalesce(func.sum(case(((kind == AccountKind.EXPENSE) & ~fee, Entry.amount_fen), else_=0)), 0),
+            func.coalesce(func.sum(case((fee, Entry.amount_fen), else_=0)), 0),
         )
         .join(Account, Entry.account_id == Account.id)
         .group_by(Entry.fund_id)
@@ -218,7 +258,18 @@ def figures(*, without_simulated: bool = False) -> dict[int, FundFigures]:
             .where(or_(Donation.id.is_(None), Donation.simulated.is_(False)))
         )
     rows = db.session.execute(statement)
-    result = {fund_id: FundFigures(int(b), int(r), int(s)) for fund_id, b, r, s in rows}
+    result = {fund_id: FundFigures(int(b), int(r), int(s), int(f)) for fund_id, b, r, s, f in rows}
     for (fund_id,) in db.session.execute(select(Fund.id)):
         result.setdefault(fund_id, FundFigures(0, 0, 0))
     return result
+
+
+def balance_of(fund_id: int) -> int:
+    """What one fund holds now: the sum of its asset entries."""
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Entry.amount_fen), 0))
+            .join(Account, Entry.account_id == Account.id)
+            .where(Entry.fund_id == fund_id, Account.kind == AccountKind.ASSET)
+        )
+    )

@@ -282,3 +282,75 @@ class LedgerImmutable(Exception):
 @event.listens_for(Entry, "before_delete")
 def _refuse_changes(_mapper, _connection, target):
     raise LedgerImmutable(f"{type(target).__name__} {target.id} is posted: reverse it instead")
+
+
+# --- disbursements --------------------------------------------------------------------------------
+
+
+class DisbursementKind(enum.StrEnum):
+    #: Buying the gift of a wish paid in money; the purchase receipt is kept with it.
+    WISH_GIFT = "wish_gift"
+    #: A grant to one of the fund's projects.
+    GRANT = "grant"
+    #: Paying a supplier.
+    SUPPLIER = "supplier"
+
+
+DISBURSEMENT_KIND_LABELS = {
+    DisbursementKind.WISH_GIFT: _l("Buy a wish's gift"),
+    DisbursementKind.GRANT: _l("Grant to a project"),
+    DisbursementKind.SUPPLIER: _l("Pay a supplier"),
+}
+
+
+class DisbursementStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    PAID = "paid"
+    REJECTED = "rejected"
+
+
+DISBURSEMENT_STATUS_LABELS = {
+    DisbursementStatus.REQUESTED: _l("Waiting for approval"),
+    DisbursementStatus.PAID: _l("Paid"),
+    DisbursementStatus.REJECTED: _l("Rejected"),
+}
+
+DISBURSEMENT_TRANSITIONS: dict[DisbursementStatus, frozenset[DisbursementStatus]] = {
+    DisbursementStatus.REQUESTED: frozenset({DisbursementStatus.PAID, DisbursementStatus.REJECTED}),
+    DisbursementStatus.PAID: frozenset(),
+    DisbursementStatus.REJECTED: frozenset(),
+}
+
+
+class Disbursement(db.Model):
+    """Money going out of a fund: requested by one fund administrator, above a set amount approved by another."""
+
+    __tablename__ = "disbursements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fund_id: Mapped[int] = mapped_column(ForeignKey("funds.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount_fen: Mapped[int] = mapped_column()
+    payee: Mapped[str] = mapped_column(String(120))
+    purpose: Mapped[str] = mapped_column(Text)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("projects.id"))
+    wish_id: Mapped[int | None] = mapped_column(ForeignKey("wishes.id"), index=True)
+    #: The purchase receipt or invoice image (core.uploads), kept outside static/.
+    receipt: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default=DisbursementStatus.REQUESTED)
+    version: Mapped[int] = mapped_column(default=1)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why it was rejected.
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    fund: Mapped[Fund] = relationship(lazy="joined")
+    project: Mapped[Project | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("amount_fen > 0", name="amount_positive"),
+        CheckConstraint(f"kind IN ({_enum_values(DisbursementKind)})", name="kind"),
+        CheckConstraint(f"status IN ({_enum_values(DisbursementStatus)})", name="status"),
+    )

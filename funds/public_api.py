@@ -16,9 +16,10 @@ class FundOut(BaseModel):
     slug: str
     name: str
     description: str
-    balance_fen: int = Field(description="Money held now: raised less spent")
+    balance_fen: int = Field(description="Money held now: money in less refunds, fees and disbursements")
     raised_fen: int = Field(description="Donations received less refunds and disputed payments")
     spent_fen: int = Field(description="Disbursed for the fund's purpose")
+    fees_fen: int = Field(description="Payment processor fees charged to the fund")
     currency: str
     url: str
     qr_url: str
@@ -45,6 +46,7 @@ def list_funds():
             balance_fen=figures.balance_fen,
             raised_fen=figures.raised_fen,
             spent_fen=figures.spent_fen,
+            fees_fen=figures.fees_fen,
             currency=current_app.config["CURRENCY"],
             url=public_url("funds.public_fund", slug=fund.slug),
             qr_url=public_url("funds.fund_qr", slug=fund.slug, fmt="png"),

@@ -1,5 +1,6 @@
 """Fund pages: the fund administrator's desk, and the public fund, project, campaign and poster pages."""
 
+from datetime import date
 from uuid import uuid4
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
@@ -26,7 +27,7 @@ from funds.forms import (
     ProjectForm,
     RefundForm,
 )
-from funds.models import CHANNEL_LABELS
+from funds.models import CHANNEL_LABELS, ONLINE_CHANNELS
 
 bp = Blueprint("funds", __name__)
 
@@ -188,22 +189,46 @@ def _download(data: bytes, mimetype: str, filename: str) -> Response:
     return response
 
 
+def _statement(slug: str):
+    """The fund's statement for the period the query names (?since=YYYY-MM-DD&until=YYYY-MM-DD, both optional)."""
+    fund = queries.fund_by_slug(slug)
+    days = {}
+    for name in ("since", "until"):
+        value = request.args.get(name) or ""
+        try:
+            days[name] = date.fromisoformat(value) if value else None
+        except ValueError:
+            raise ValidationError(fields={name: _("Give the day as YYYY-MM-DD.")}) from None
+    if days["since"] and days["until"] and days["until"] < days["since"]:
+        raise ValidationError(fields={"until": _("The period ends before it starts.")})
+    statement = statements.build(fund, days["since"], days["until"])
+    period = "-".join(d.isoformat() for d in days.values() if d) or "all"
+    return statement, f"statement-{fund.slug}-{period}"
+
+
 @bp.get(f"{STAFF}/funds/<slug>/statement.csv")
 @roles_required(Role.FUND_ADMIN)
 def admin_statement_csv(slug: str):
-    fund = queries.fund_by_slug(slug)
-    return _download(statements.as_csv(fund), "text/csv", f"statement-{fund.slug}.csv")
+    statement, name = _statement(slug)
+    return _download(statements.as_csv(statement), "text/csv", f"{name}.csv")
 
 
 @bp.get(f"{STAFF}/funds/<slug>/statement.xlsx")
 @roles_required(Role.FUND_ADMIN)
 def admin_statement_xlsx(slug: str):
-    fund = queries.fund_by_slug(slug)
+    statement, name = _statement(slug)
     return _download(
-        statements.as_xlsx(fund),
+        statements.as_xlsx(statement),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        f"statement-{fund.slug}.xlsx",
+        f"{name}.xlsx",
     )
+
+
+@bp.get(f"{STAFF}/funds/<slug>/statement.pdf")
+@roles_required(Role.FUND_ADMIN)
+def admin_statement_pdf(slug: str):
+    statement, name = _statement(slug)
+    return _download(statements.as_pdf(statement, current_user.display_name), "application/pdf", f"{name}.pdf")
 
 
 # --- fund administrator: projects -----------------------------------------------------------------
@@ -363,7 +388,14 @@ def admin_offline_donation():
                     anonymous=form.anonymous.data,
                 )
                 donation = donations.record_offline(
-                    current_user, target, form.amount.fen, donor, form.channel.data, form.reference.data, evidence
+                    current_user,
+                    target,
+                    form.amount.fen,
+                    donor,
+                    form.channel.data,
+                    form.reference.data,
+                    evidence,
+                    received_on=form.received_on.data,
                 )
         except ValidationError as exc:
             discard_image(evidence)
@@ -385,6 +417,9 @@ def admin_offline_donation():
 @roles_required(Role.FUND_ADMIN)
 def admin_refund(donation_id: int):
     donation = queries.get_donation(donation_id)
+    if donation.channel in ONLINE_CHANNELS and not donation.simulated and current_app.config.get("STRIPE_SECRET_KEY"):
+        # Money paid through Stripe goes back through Stripe, and the ledger follows its event.
+        return redirect(url_for("payments_refunds.refund", donation_id=donation.id))
     form = RefundForm()
     if form.validate_on_submit():
         try:

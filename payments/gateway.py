@@ -162,3 +162,70 @@ def start_checkout(donation: Donation) -> str:
     commit_before_external_call()
     with transaction():
         return checkout_url(donation)
+
+
+# --- in: the balance ------------------------------------------------------------------------------
+
+#: Rows per page of Stripe's balance transactions (Stripe's own maximum).
+PAGE_SIZE = 100
+
+
+def balance_transactions(*, gte: int | None = None, lt: int | None = None, payout: str | None = None):
+    """Every balance transaction created in [gte, lt) (Unix seconds), or paid out in `payout`, as plain
+    dicts with their source expanded, a page at a time (newest first, as Stripe lists them).
+
+    Yields each page's rows as a list, so a caller can show its progress.
+    """
+    if not enabled():
+        raise PaymentsOff(_("Stripe is not configured on this site."))
+    params: dict = {"limit": PAGE_SIZE, "expand[]": "data.source"}
+    created = {key: value for key, value in (("gte", gte), ("lt", lt)) if value is not None}
+    if created:
+        params["created"] = created
+    if payout:
+        params["payout"] = payout
+    client = _client()
+    while True:
+        try:
+            # Read as plain JSON: a page of StripeObjects costs more to build than to fetch.
+            page = client.raw_request("get", "/v1/balance_transactions", **params).data
+        except stripe.StripeError as exc:
+            logger.warning("listing balance transactions failed", extra={"error": type(exc).__name__})
+            raise PaymentUnavailable(_("The payment service is not answering. Please try again in a moment.")) from None
+        rows = page.get("data") if isinstance(page, dict) else None
+        if not isinstance(rows, list):
+            raise PaymentUnavailable(_("The payment service answered with something that is not a list."))
+        yield rows
+        if not page.get("has_more") or not rows:
+            return
+        params["starting_after"] = rows[-1]["id"]
+
+
+# --- out: refunds -------------------------------------------------------------------------------
+
+
+def refund(donation: Donation, amount_fen: int, idempotency_key: str) -> str:
+    """Ask Stripe to refund part or all of a paid donation; the refund's id.
+
+    The idempotency key makes a retry (a timeout, a second click) refund once: Stripe answers a
+    repeated key with the refund it already made. The ledger is not touched here: it follows
+    Stripe's `charge.refunded` event, as for a refund made in Stripe's dashboard.
+    """
+    if not enabled():
+        raise PaymentsOff(_("Stripe is not configured on this site."))
+    params: dict = {"amount": amount_fen, "metadata": {"donation_id": donation.public_id}}
+    if donation.payment_intent_id:
+        params["payment_intent"] = donation.payment_intent_id
+    elif donation.charge_id:
+        params["charge"] = donation.charge_id
+    else:
+        raise PaymentUnavailable(_("Stripe does not know this payment's id: refund it in Stripe's dashboard."))
+    try:
+        created = _client().v1.refunds.create(params, {"idempotency_key": idempotency_key})
+    except stripe.StripeError as exc:
+        logger.warning("refund failed", extra={"donation": donation.public_id, "error": type(exc).__name__})
+        message = getattr(exc, "user_message", None) or _(
+            "The payment service is not answering. Please try again in a moment."
+        )
+        raise PaymentUnavailable(message) from None
+    return created.id

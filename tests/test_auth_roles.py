@@ -6,10 +6,11 @@ import pytest
 
 from core.extensions import limiter
 from core.models import Role
-from funds import donations
+from funds import disbursements, donations
 from funds import services as fund_services
 from payments import apply
 from payments.models import PaymentReview
+from reconcile.models import ReconcileRun
 from tests.conftest import make_app
 from tests.factories import PASSWORD, child_form, claim, login, make_child, make_fund, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
@@ -48,6 +49,13 @@ def world(app, db):
             "contact_phone": "0510-8272 0002",
         },
     )
+    spent = disbursements.request(
+        users[Role.FUND_ADMIN],
+        fund,
+        disbursements.DisbursementInput("supplier", 1_000, "文具店", "铅笔"),
+    )
+    run = ReconcileRun(source="stripe", actor_label="cli:reconcile")
+    db.session.add(run)
     unknown = {"id": "evt_world_unknown", "type": "checkout.session.completed", "data": {"object": {"metadata": {}}}}
     assert apply.handle_event(unknown) == "review"
     db.session.commit()
@@ -63,6 +71,8 @@ def world(app, db):
         "donation": donation,
         "review": db.session.scalar(db.select(PaymentReview)),
         "station": station,
+        "disbursement": spent,
+        "run": run,
     }
 
 
@@ -77,6 +87,8 @@ def _staff_urls(app, world, method: str) -> list[tuple[str, str]]:
         "donation_id": world["donation"].id,
         "review_id": world["review"].id,
         "station_id": world["station"].id,
+        "disbursement_id": world["disbursement"].id,
+        "run_id": world["run"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():

@@ -2,11 +2,13 @@
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from core.clock import local_today
 from core.errors import ValidationError
 from core.models import AuditLog, Role
 from funds import donations, integrity, ledger, services
@@ -307,29 +309,61 @@ def test_statement_csv_and_xlsx_follow_the_ledger(staff, db):
     client.post(f"/staff/donations/{donation.id}/refund", data={"amount": "100", "reason": "退"})
 
     rows = _statement_rows_csv(client, fund.slug)
-    assert rows[0] == ["Date", "Source", "Memo", "Receipt", "Account", "Debit", "Credit", "Balance"]
-    body = rows[1:]
-    assert len(body) == 6  # three journals of two lines each; the other fund's money is not here
-    assert [r[4] for r in body] == [
-        "asset:bank",
-        "income:donations",
-        "asset:cash",
-        "income:donations",
-        "income:refunds",
-        "asset:bank",
+    assert rows[0][0].startswith(fund.name)
+    assert rows[1][0] == "Opening balance" and rows[1][7] == "0.00"
+    assert rows[2] == [
+        "Date",
+        "Receipt number",
+        "Donor or payee",
+        "Movement",
+        "Money in (yuan)",
+        "Money out (yuan)",
+        "Fee (yuan)",
+        "Balance (yuan)",
     ]
-    assert body[0][5] == "500.00" and body[1][6] == "500.00"
-    assert body[-1][7] == "520.50"  # running balance: 500 + 120.50 − 100
-    assert body[0][3] == donation.receipt_no
+    body = rows[3:-2]
+    assert len(body) == 3  # two donations and a refund; the other fund's money is not here
+    assert [r[3] for r in body] == ["Donation (Bank transfer)", "Donation (Cash)", "Refund (Bank transfer)"]
+    assert body[0][1] == donation.receipt_no and body[0][4] == "500.00"
+    assert body[1][2] == "'=***"  # a formula typed as a name is text (and, shown publicly, masked)
+    assert body[2][5] == "100.00" and body[2][7] == "520.50"
+    assert rows[-2][0] == "Totals" and rows[-2][4:7] == ["620.50", "100.00", "0.00"]
+    assert rows[-1][0] == "Closing balance" and rows[-1][7] == "520.50"
     assert ledger.figures()[fund.id].balance_fen == 52050
+    flat = " ".join(" ".join(r) for r in rows)
+    assert "asset:" not in flat and "income:" not in flat and "donation:" not in flat
 
     response = client.get(f"/staff/funds/{fund.slug}/statement.xlsx?lang=en")
     assert response.status_code == 200
-    sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).worksheets[0]
+    book = load_workbook(io.BytesIO(response.get_data()))
+    sheet = book.worksheets[0]
     cells = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert cells[0][0] == "Date" and len(cells) == 7
+    assert cells[2][0] == "Date" and len(cells) == 8
     assert cells[-1][7] == pytest.approx(520.5)
-    assert cells[1][5] == pytest.approx(500)
+    assert cells[3][4] == pytest.approx(500)
+    assert sheet.freeze_panes == "A4" and sheet["E4"].number_format == "#,##0.00"
+    assert sheet.column_dimensions["C"].width >= 20
+
+
+def test_a_statement_for_a_period_starts_from_the_balance_before_it(staff, db):
+    client, _admin = staff
+    fund = make_fund()
+    _offline(client, amount="500")
+    tomorrow = (local_today() + timedelta(days=1)).isoformat()
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(f"/staff/funds/{fund.slug}/statement.csv?lang=en&since={tomorrow}")
+                .get_data()
+                .decode("utf-8-sig")
+            )
+        )
+    )
+    assert rows[1][7] == "500.00" and rows[-1][7] == "500.00" and len(rows) == 5
+    bad = client.get(f"/staff/funds/{fund.slug}/statement.csv?since=yesterday")
+    assert bad.status_code == 422
+    backwards = client.get(f"/staff/funds/{fund.slug}/statement.csv?since=2026-05-02&until=2026-05-01")
+    assert backwards.status_code == 422
 
 
 def test_offline_donation_to_a_project_counts_towards_its_goal(staff, db):
@@ -343,3 +377,33 @@ def test_offline_donation_to_a_project_counts_towards_its_goal(staff, db):
     listing = client.get("/staff/projects?lang=en").get_data(as_text=True)
     assert "¥250" in listing and "¥1,000" in listing
     assert 'value="25"' in client.get("/projects/reading-corner").get_data(as_text=True)
+
+
+def test_the_pdf_statement_is_signed_off_by_the_administrator(staff, db):
+    client, admin = staff
+    fund = make_fund()
+    _offline(client, amount="500")
+    response = client.get(f"/staff/funds/{fund.slug}/statement.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF") and len(response.data) > 1000
+    assert "attachment" in response.headers["Content-Disposition"]
+
+
+def test_offline_money_is_booked_on_the_day_it_was_received(staff, db):
+    from core.clock import as_utc, zone
+    from funds.models import Journal
+
+    client, _admin = staff
+    fund = make_fund()
+    earlier = local_today() - timedelta(days=3)
+    assert _offline(client, amount="80", received_on=earlier.isoformat()).status_code == 302
+    donation = db.session.scalar(select(Donation))
+    journal = db.session.scalar(select(Journal).where(Journal.donation_id == donation.id))
+    assert journal.posted_on == earlier
+    assert as_utc(donation.succeeded_at).astimezone(zone()).date() == earlier
+    future = _offline(client, amount="80", received_on=(local_today() + timedelta(days=1)).isoformat())
+    assert future.status_code == 422 and "future" in future.text
+    assert db.session.scalar(select(func.count()).select_from(Donation)) == 1
+    assert integrity.check() == []
+    rows = _statement_rows_csv(client, fund.slug)
+    assert rows[3][0] == earlier.isoformat()

@@ -4,9 +4,10 @@
 def init_app(app) -> None:
     from core import cache
     from core.i18n import label_of
+    from funds.transparency import TRANSPARENCY_SECTIONS
     from payments.api import DONATION_TARGETS
     from payments.donate import THANKS_SECTIONS
-    from wishes import api, cli, donate, payments, search, views  # noqa: F401 (search: its mapper events)
+    from wishes import api, cli, donate, payments, purchases, search, views  # noqa: F401 (search: its mapper events)
     from wishes.models import (
         CHILD_CATEGORY_LABELS,
         CLAIM_STATUS_LABELS,
@@ -35,4 +36,6 @@ def init_app(app) -> None:
     app.extensions[THANKS_SECTIONS].append(donate.thanks_section)
     app.extensions[DONATION_TARGETS]["wish"] = payments.pay_for_wish_by_id
     payments.connect_payment_signals()
+    purchases.connect_fund_signals()
+    app.extensions[TRANSPARENCY_SECTIONS].append(purchases.transparency_section)
     cli.register(app)

@@ -1,0 +1,150 @@
+"""A fund's public transparency page: money in and out by month, fees, what the money bought.
+
+Figures come from the ledger, leaving out simulated payments as every public figure does
+(except on a demo site). What the public sees of a disbursement is its kind, its project
+and its amount: a payee or purpose typed by staff is never shown. Packages above funds add
+sections (the wishes the fund fulfilled, the last closed reconciliation) through
+TRANSPARENCY_SECTIONS, callables registered at start-up that take the fund and return
+(template name, values). The chart is drawn by ReportLab's chart library as SVG, with the
+same figures in a table beside it.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from flask import Blueprint, Response, current_app, render_template
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from core.clock import local_today
+from core.extensions import db
+from funds import queries
+from funds.models import (
+    DISBURSEMENT_KIND_LABELS,
+    Account,
+    Disbursement,
+    DisbursementStatus,
+    Donation,
+    Entry,
+    Fund,
+    Journal,
+    Project,
+)
+
+bp = Blueprint("funds_transparency", __name__)
+
+TRANSPARENCY_SECTIONS = "funds.transparency_sections"
+#: Months the page shows, the current one included.
+MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Month:
+    month: date
+    in_fen: int
+    out_fen: int
+    fee_fen: int
+
+
+def _months_back(today: date, count: int) -> list[date]:
+    year, month = today.year, today.month
+    found = []
+    for _step in range(count):
+        found.append(date(year, month, 1))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return list(reversed(found))
+
+
+def by_month(fund: Fund, today: date) -> list[Month]:
+    """Money in (donations less refunds and disputes), out (disbursements) and fees, per month."""
+    months = _months_back(today, MONTHS)
+    query = (
+        select(Journal.posted_on, Account.code, Entry.amount_fen)
+        .join(Entry, Entry.journal_id == Journal.id)
+        .join(Account, Entry.account_id == Account.id)
+        .where(Entry.fund_id == fund.id, Journal.posted_on >= months[0], ~Account.code.like("asset:%"))
+    )
+    if not current_app.config["DEMO_SITE"]:
+        query = query.outerjoin(Donation, Journal.donation_id == Donation.id).where(
+            or_(Donation.id.is_(None), Donation.simulated.is_(False))
+        )
+    totals: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for posted_on, code, amount in db.session.execute(query):
+        month = posted_on.replace(day=1)
+        if code.startswith("income:"):
+            totals[month][0] -= amount
+        elif code == "expense:fees":
+            totals[month][2] += amount
+        else:
+            totals[month][1] += amount
+    return [Month(m, *totals[m]) for m in months]
+
+
+def bought(fund: Fund) -> list[tuple[Disbursement, Project | None]]:
+    rows = db.session.execute(
+        select(Disbursement, Project)
+        .outerjoin(Project, Disbursement.project_id == Project.id)
+        .where(Disbursement.fund_id == fund.id, Disbursement.status == DisbursementStatus.PAID)
+        .order_by(Disbursement.decided_at.desc())
+        .limit(50)
+    )
+    return [(d, p) for d, p in rows]
+
+
+def chart_svg(months: list[Month]) -> str:
+    """A grouped bar chart of the months, as an SVG document."""
+    from reportlab.graphics import renderSVG
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.charts.legends import Legend
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib import colors
+
+    drawing = Drawing(640, 260)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 50, 50, 570, 180
+    chart.data = [
+        [m.in_fen / 100 for m in months],
+        [m.out_fen / 100 for m in months],
+        [m.fee_fen / 100 for m in months],
+    ]
+    chart.categoryAxis.categoryNames = [f"{m.month.year % 100:02d}/{m.month.month:02d}" for m in months]
+    chart.categoryAxis.labels.fontSize = 8
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labels.fontSize = 8
+    palette = (colors.HexColor("#2f7d4f"), colors.HexColor("#c0562f"), colors.HexColor("#8a8a8a"))
+    for index, colour in enumerate(palette):
+        chart.bars[index].fillColor = colour
+        chart.bars[index].strokeColor = None
+    drawing.add(chart)
+    legend = Legend()
+    legend.x, legend.y = 60, 250
+    legend.fontSize = 9
+    legend.columnMaximum = 1
+    legend.alignment = "right"
+    legend.colorNamePairs = list(zip(palette, (_("Money in"), _("Money out"), _("Fees")), strict=True))
+    drawing.add(legend)
+    return renderSVG.drawToString(drawing)
+
+
+@bp.get("/funds/<slug>/transparency")
+def page(slug: str):
+    fund = queries.fund_by_slug(slug, public=True)
+    months = by_month(fund, local_today())
+    return render_template(
+        "funds/transparency.html",
+        fund=fund,
+        figures=queries.fund_figures(fund, public=True),
+        months=months,
+        bought=bought(fund),
+        kind_labels=DISBURSEMENT_KIND_LABELS,
+        sections=[section(fund) for section in current_app.extensions[TRANSPARENCY_SECTIONS]],
+    )
+
+
+@bp.get("/funds/<slug>/transparency/chart.svg")
+def chart(slug: str):
+    fund = queries.fund_by_slug(slug, public=True)
+    response = Response(chart_svg(by_month(fund, local_today())), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
