@@ -11,7 +11,7 @@ from funds import donations
 from funds.models import Channel, Donation
 from payments import gateway
 from payments.donate import channel_choices
-from wishes import payments, services
+from wishes import payments, queries, services
 from wishes.models import Wish
 
 bp = Blueprint("wishes_donate", __name__)
@@ -81,4 +81,5 @@ def thanks_section(donation: Donation) -> tuple[str, dict] | None:
     wish = db.session.get(Wish, donation.wish_id)
     if wish is None:
         return None
-    return "wishes/_donation_thanks.html", {"donation": donation, "wish": wish}
+    nearby = queries.open_wishes_near(wish) if donation.status == "succeeded" else []
+    return "wishes/_donation_thanks.html", {"donation": donation, "wish": wish, "nearby": nearby}

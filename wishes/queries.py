@@ -267,3 +267,9 @@ def _rows(statement, values: dict) -> list:
         return db.session.connection().execute(statement, values).all()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         return connection.execute(statement, values).all()
+
+
+def open_wishes_near(wish, limit: int = 3) -> list[CardRow]:
+    """Open wishes of children in the same district, newest first, for a thank-you page to lead on to."""
+    page = public_cards(WishFilter(district=wish.child.district), 1, limit + 1)
+    return [row for row in page.items if row.public_id != wish.public_id][:limit]

@@ -341,6 +341,7 @@ def _manage_page(claim, ref: dict, status: int = 200, **forms):
         "delivery_form": forms.get("delivery_form") or DeliveryForm(),
         "action_form": ActionForm(),
         "is_new": request.args.get("new") == "1",
+        "nearby": queries.open_wishes_near(claim.wish),
     }
     station = stations.station_of_wish(claim.wish)
     context.update(
