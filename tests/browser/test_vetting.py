@@ -131,3 +131,30 @@ def test_supervisors_own_draft_must_be_vetted_by_another_supervisor(phone_page, 
     assert response.ok
     with reading(db):
         assert db.session.scalar(select(Wish.status).where(Wish.id == wish_id)) == WishStatus.SUBMITTED
+
+
+def test_the_queue_marks_the_wish_with_personal_data_on_a_phone(phone_page, db):
+    caseworker = make_user(Role.CASEWORKER)
+    supervisor = make_user(Role.SUPERVISOR, email="queue.phone@example.org")
+    make_wish(
+        WishStatus.SUBMITTED,
+        child=make_child(caseworker, legal_name="张小花", alias="花花"),
+        title=LEAKY_TITLE,
+        story=LEAKY_STORY,
+        category="other",
+    )
+    make_wish(WishStatus.SUBMITTED, child=make_child(caseworker), title=CLEAN_TITLE, category="study")
+
+    sign_in(phone_page, supervisor)
+    phone_page.goto("/staff/vetting")
+
+    leaky_row = phone_page.locator("tbody tr", has_text=LEAKY_TITLE)
+    clean_row = phone_page.locator("tbody tr", has_text=CLEAN_TITLE)
+    expect(leaky_row.locator(".badge.warning")).to_be_visible()
+    expect(leaky_row).to_contain_text("电话号码")
+    expect(clean_row.locator(".badge.warning")).to_have_count(0)
+    expect(clean_row).to_contain_text("未发现")
+    # Kinds of data, never the values, and each cell labelled when the table stacks.
+    expect(leaky_row).not_to_contain_text("13987654321")
+    assert leaky_row.locator("td").last.get_attribute("data-label") == "个人信息"
+    assert_no_horizontal_scroll(phone_page)
