@@ -271,4 +271,5 @@ def test_the_statement_shows_fees_and_ties_to_the_ledger(app, runner, stripe_bal
         whats = [m.what for m in statement.movements]
         assert whats == ["Donation (Bank card)", "Processor fee"]
         assert statement.fee_fen == 170 and statement.closing_fen == figures()[fund.id].balance_fen == 4830
-        assert statement.movements[1].who == gift.name
+        # The fee is shown against the gift's public name (the surname alone, as nobody chose one).
+        assert statement.movements[1].who == "周**" and gift.name == "周先生"

@@ -113,6 +113,10 @@ def _url(rule, world) -> str:
         "user_id": world["user_id"],
         "review_id": 1,
         "station_id": 1,
+        "disbursement_id": 1,
+        "item_id": 1,
+        "run_id": 1,
+        "project_id": 1,
         "filename": "css/site.css",
     }
     return re.sub(r"<(?:[^:<>]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), path)
