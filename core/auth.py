@@ -67,7 +67,7 @@ def next_param() -> str | None:
 
 
 #: Pages whose answers hold private data whoever asks: staff desks, a donor's own pages, a claim's manage page.
-PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/")
+PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/", "/reminder/", "/volunteer/", "/mail/")
 
 
 def keep_out_of_caches(response):

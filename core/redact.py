@@ -17,7 +17,7 @@ _PHONE = re.compile(
 
 
 #: Paths whose last part is a secret: whoever holds it manages a claim or creates an account.
-SECRET_PATHS = ("/claims/manage/", "/register/confirm/")
+SECRET_PATHS = ("/claims/manage/", "/register/confirm/", "/reminder/", "/volunteer/", "/mail/preferences/")
 
 
 def mask_path(path: str) -> str:
