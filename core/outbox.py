@@ -95,8 +95,9 @@ def queue_notification(
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(Notification.id)
     )
-    return db.session.execute(statement).rowcount == 1
+    return db.session.execute(statement).scalar() is not None
 
 
 def register_sender(app, channel: str, sender: Callable[[Notification], None]) -> None:

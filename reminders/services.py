@@ -264,8 +264,9 @@ def _record_reminder(claim: Claim, offset: int) -> bool:
         insert_for(db.session)(ClaimReminder)
         .values(claim_id=claim.id, days_before=offset, sent_at=utcnow())
         .on_conflict_do_nothing(index_elements=["claim_id", "days_before"])
+        .returning(ClaimReminder.id)
     )
-    return db.session.execute(statement).rowcount == 1
+    return db.session.execute(statement).scalar() is not None
 
 
 def _queue_claim_reminder(claim: Claim, offset: int) -> None:
