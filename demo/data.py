@@ -13,6 +13,7 @@ from core.clock import local_today
 from core.extensions import db
 from core.models import Role, User
 from core.services import create_user
+from demo.pairings import seed_pairings
 from funds import donations
 from funds import services as fund_services
 from funds.models import CampaignKind
@@ -213,8 +214,10 @@ def _seed() -> dict:
             wish_services.confirm_fulfilment(caseworker, claim, "已当面转交，孩子非常开心。")
     db.session.flush()
     projects, campaigns, donations = _seed_money(fund_admin, funds, donor_account, rng)
+    paired = seed_pairings(children, caseworkers)
     db.session.flush()
     return {
+        "pairings": paired,
         "projects": projects,
         "campaigns": campaigns,
         "donations": donations,

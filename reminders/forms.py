@@ -1,11 +1,12 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from reminders.models import CONTACT_KIND_LABELS
 
-LANGUAGE_CHOICES = [("zh_CN", "中文"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("zh_CN", "中文"), SelectChoice("en", "English")]
 
 
 class ReminderDaysForm(FlaskForm):
@@ -40,7 +41,7 @@ class PairingForm(FlaskForm):
 class ContactForm(FlaskForm):
     kind = RadioField(
         _l("What happened"),
-        choices=[(k.value, label) for k, label in CONTACT_KIND_LABELS.items()],
+        choices=[SelectChoice(k.value, label) for k, label in CONTACT_KIND_LABELS.items()],
         default="call",
         validators=[InputRequired()],
     )

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, make_response, redirect,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
 
 from core.auth import roles_required
 from core.clock import as_utc, local_today, utcnow
@@ -338,7 +339,7 @@ def pairings_export():
 def new_pairing():
     form = PairingForm()
     children = services.children_of(current_user)
-    form.child.choices = [(c.id, f"{c.alias} · {c.case_no}") for c in children]
+    form.child.choices = [SelectChoice(c.id, f"{c.alias} · {c.case_no}") for c in children]
     if request.method == "GET":
         form.start_date.data = local_today()
         if request.args.get("child", "").isdigit():

@@ -103,8 +103,9 @@ def test_two_processes_running_the_reminders_at_once_send_each_reminder_once(env
     claims = [claim(make_wish(child=child), contact=f"d{n}@example.org")[0] for n in range(30)]
     due = max(c.due_at for c in claims)
     moment = (due - timedelta(hours=2)).isoformat()
-    first, second = jobs_run(env, "send-claim-reminders", "--now", moment), jobs_run(
-        env, "send-claim-reminders", "--now", moment
+    first, second = (
+        jobs_run(env, "send-claim-reminders", "--now", moment),
+        jobs_run(env, "send-claim-reminders", "--now", moment),
     )
     outcomes = [first.communicate(timeout=120), second.communicate(timeout=120)]
     assert {first.returncode, second.returncode} <= {0, 3}, outcomes
