@@ -193,7 +193,8 @@ def proposals():
     )
 
 
-@bp.post(f"{STAFF}/proposals/<int:proposal_id>/<any(accept, decline):decision>")
+@bp.post(f"{STAFF}/proposals/<int:proposal_id>/accept", defaults={"decision": "accept"})
+@bp.post(f"{STAFF}/proposals/<int:proposal_id>/decline", defaults={"decision": "decline"})
 @roles_required(Role.FUND_ADMIN)
 def decide_proposal(proposal_id: int, decision: str):
     if not ActionForm().validate():
@@ -391,7 +392,8 @@ def pairing_page(pairing_id: int):
     )
 
 
-@bp.post(f"{STAFF}/pairings/<int:pairing_id>/<any(renew, end):action>")
+@bp.post(f"{STAFF}/pairings/<int:pairing_id>/renew", defaults={"action": "renew"})
+@bp.post(f"{STAFF}/pairings/<int:pairing_id>/end", defaults={"action": "end"})
 @roles_required(Role.CASEWORKER, Role.SUPERVISOR)
 def pairing_action(pairing_id: int, action: str):
     pairing = pairings.get_pairing(current_user, pairing_id)

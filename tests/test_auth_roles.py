@@ -4,12 +4,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from core.clock import local_today
 from core.extensions import limiter
 from core.models import Role
 from funds import donations
 from funds import services as fund_services
 from payments import apply
 from payments.models import PaymentReview
+from reminders import pairings
 from tests.conftest import make_app
 from tests.factories import PASSWORD, child_data, claim, login, make_child, make_fund, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
@@ -37,6 +39,9 @@ def world(app, db):
     )
     unknown = {"id": "evt_world_unknown", "type": "checkout.session.completed", "data": {"object": {"metadata": {}}}}
     assert apply.handle_event(unknown) == "review"
+    pairing = pairings.create_pairing(
+        owner, child, pairings.PairingInput("李党员", "volunteer@example.org", "zh_CN", local_today())
+    )
     db.session.commit()
     return {
         "owner": owner,
@@ -49,6 +54,7 @@ def world(app, db):
         "project": project,
         "donation": donation,
         "review": db.session.scalar(db.select(PaymentReview)),
+        "pairing": pairing,
     }
 
 
@@ -62,6 +68,7 @@ def _staff_urls(app, world, method: str) -> list[tuple[str, str]]:
         "project_id": world["project"].id,
         "donation_id": world["donation"].id,
         "review_id": world["review"].id,
+        "pairing_id": world["pairing"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():
