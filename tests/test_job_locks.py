@@ -115,3 +115,48 @@ def test_two_processes_running_the_reminders_at_once_send_each_reminder_once(env
         _db.session.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "claim.reminder"))
         == 30
     )
+
+
+def _scheduler(env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_two_scheduler_processes_mail_a_claim_its_manage_link_once_within_a_minute(env, db):
+    from tests.smtp_server import SMTPServer, text_of
+
+    with SMTPServer() as smtp:
+        env = {**env, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp.port)}
+        schedulers = [_scheduler(env), _scheduler(env)]
+        try:
+            _c, token = claim(make_wish(), contact="soon@example.org")
+            claimed = time.monotonic()
+            while not smtp.to("soon@example.org") and time.monotonic() - claimed < 60:
+                time.sleep(0.5)
+            arrived = time.monotonic() - claimed
+            [message] = smtp.to("soon@example.org")
+            assert arrived < 60
+            assert f"http://localhost/claims/manage/{token}" in text_of(message)
+            # Both schedulers go on delivering every 15 s: the mail is still sent once.
+            time.sleep(16)
+            assert len(smtp.to("soon@example.org")) == 1
+        finally:
+            for process in schedulers:
+                _stop(process)
+    for process in schedulers:
+        assert process.returncode == 0, process.stderr.read()[-2000:]
