@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def _bulk(db, claims: int, pairings: int, offset: int = 0) -> None:
+def _bulk(db, claims: int, pairings: int, children: int, offset: int = 0) -> None:
     from sqlalchemy import insert
 
     from core.ids import hash_token
@@ -34,7 +34,6 @@ def _bulk(db, claims: int, pairings: int, offset: int = 0) -> None:
 
     now = datetime.now(UTC)
     user_id = 1
-    children = max(1, claims // 100)
     if offset == 0:
         db.session.execute(
             insert(Child),
@@ -190,7 +189,8 @@ def main() -> None:
         counter = Counter(db.engine)
         small = args.claims // 10
         started = time.perf_counter()
-        _bulk(db, small, 0)
+        children = max(1, args.claims // 100)
+        _bulk(db, small, 0, children)
         print(f"inserted {small} claims in {time.perf_counter() - started:.1f} s")
         seconds, sent_small, queries_small = _timed_job(app, "send-claim-reminders", counter)
         print(
@@ -204,7 +204,7 @@ def main() -> None:
         db.session.execute(delete(ClaimReminder))
         db.session.commit()
         started = time.perf_counter()
-        _bulk(db, args.claims - small, args.pairings, offset=small)
+        _bulk(db, args.claims - small, args.pairings, children, offset=small)
         print(
             f"inserted {args.claims - small} more claims and {args.pairings} pairings in {time.perf_counter() - started:.1f} s"
         )

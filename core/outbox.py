@@ -10,6 +10,7 @@ start-up (`register_sender`). A failed delivery is tried again later, each wait 
 one before, and after MAX_ATTEMPTS it is marked failed where staff see it and can retry it.
 """
 
+import contextvars
 import enum
 import logging
 import smtplib
@@ -132,13 +133,47 @@ def _send_email(note: Notification) -> None:
         )
         return
     message = build_message(note)
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20) as smtp:
+    batch = _batch.get()
+    if batch is None:
+        with _connect() as smtp:
+            smtp.send_message(message)
+        return
+    if batch.get("smtp") is None:
+        batch["smtp"] = _connect()
+    try:
+        batch["smtp"].send_message(message)
+    except (OSError, smtplib.SMTPException):
+        # The next message opens a fresh connection rather than reuse one in an unknown state.
+        _close(batch.pop("smtp"))
+        raise
+
+
+def _connect() -> smtplib.SMTP:
+    config = current_app.config
+    smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=20)
+    try:
         # A local relay needs neither; a provider's submission port wants both.
         if config.get("MAIL_USE_TLS"):
             smtp.starttls()
         if config.get("MAIL_USERNAME"):
             smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
-        smtp.send_message(message)
+    except BaseException:
+        _close(smtp)
+        raise
+    return smtp
+
+
+def _close(smtp: smtplib.SMTP | None) -> None:
+    if smtp is None:
+        return
+    try:
+        smtp.quit()
+    except (OSError, smtplib.SMTPException):
+        smtp.close()
+
+
+#: While deliver_pending runs: one SMTP connection for the whole batch, opened on first use.
+_batch: contextvars.ContextVar[dict | None] = contextvars.ContextVar("smtp_batch", default=None)
 
 
 def pending_notifications(limit: int = 50) -> list[int]:
@@ -197,7 +232,12 @@ def deliver_pending() -> int:
     ids = pending_notifications()
     db.session.rollback()
     sent = 0
-    for notification_id in ids:
-        sent += deliver(notification_id)
-        db.session.commit()
+    token = _batch.set({})
+    try:
+        for notification_id in ids:
+            sent += deliver(notification_id)
+            db.session.commit()
+    finally:
+        _close(_batch.get().get("smtp"))
+        _batch.reset(token)
     return sent

@@ -16,6 +16,8 @@ class _Handler(socketserver.StreamRequestHandler):
 
     def handle(self):
         server = self.server
+        with server.lock:
+            server.connections += 1
         self._send("220 test-smtp ready")
         sender, recipients = None, []
         while True:
@@ -69,6 +71,7 @@ class SMTPServer(socketserver.ThreadingTCPServer):
         self.messages: list[dict] = []
         self.lock = threading.Lock()
         self.refuse = False
+        self.connections = 0
         self.port = self.server_address[1]
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 

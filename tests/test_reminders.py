@@ -79,6 +79,13 @@ def test_a_claim_with_an_email_is_mailed_its_absolute_manage_link_over_smtp(runn
     assert len(smtp.to("donor@example.org")) == 1, "A sent notification is never sent again."
 
 
+def test_one_delivery_run_sends_its_batch_over_one_smtp_connection(runner, smtp, db):
+    for n in range(3):
+        claim(make_wish(), contact=f"batch{n}@example.org")
+    assert "3 done" in run(runner, "deliver-mail").output
+    assert smtp.connections == 1 and len(smtp.messages) == 3
+
+
 def test_scheduler_settings_are_chosen_not_defaulted(app):
     from reminders.jobs import JOBS, build_scheduler
 
