@@ -29,10 +29,10 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from core.clock import clock_at, utcnow
 from core.extensions import db
@@ -82,6 +82,9 @@ class RunOutcome:
     message: str | None
 
 
+#: How long the record of a run is kept.
+KEEP_RUNS = timedelta(days=30)
+
 #: A job run more often than this keeps one record of its quiet runs, not one per run.
 QUIET_RECORD_SECONDS = 300
 
@@ -126,6 +129,7 @@ def _run_recorded(job: Job) -> RunOutcome:
     if count:
         logger.info("job done", extra={"job": job.name, "count": count})
     _fold_quiet_run(job, run)
+    db.session.execute(delete(JobRun).where(JobRun.job == job.name, JobRun.started_at < utcnow() - KEEP_RUNS))
     outcome = RunOutcome(job.name, result, count, run.duration_ms, message)
     db.session.commit()
     return outcome

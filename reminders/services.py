@@ -104,7 +104,7 @@ def pairing_reminder_day() -> int:
 
 
 def set_pairing_reminder_day(actor: User, day) -> int:
-    if not actor.has_role(Role.CASEWORKER, Role.SUPERVISOR):
+    if not actor.has_role(Role.SUPERVISOR):
         raise Forbidden()
     if not isinstance(day, int) or not 1 <= day <= 28:
         raise ValidationError(fields={"day": _("Give a day of the month from 1 to 28.")})

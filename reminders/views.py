@@ -126,7 +126,7 @@ def retry_notification(notification_id: int):
 
 
 @bp.route(f"{STAFF}/reminders", methods=["GET", "POST"])
-@roles_required(Role.FUND_ADMIN, Role.SUPERVISOR, Role.CASEWORKER)
+@roles_required(Role.FUND_ADMIN, Role.SUPERVISOR)
 def settings_page():
     days_form = ReminderDaysForm(prefix="days")
     pairing_form = PairingDayForm(prefix="pairing")

@@ -93,6 +93,19 @@ def test_the_scheduler_down_on_the_set_day_reminds_on_the_next_run(runner, db):
     assert reminder_keys() == [f"pairing:{pairing.id}:reminder:2026-02"]
 
 
+def test_a_supervisor_sets_the_reminder_day(client, runner, db):
+    pairing = make_pairing()
+    caseworker = pairing.child.caseworker
+    login(client, make_user(Role.SUPERVISOR))
+    assert client.post("/staff/reminders", data={"pairing-day": "40"}).status_code == 422
+    assert client.post("/staff/reminders", data={"pairing-day": "5"}).status_code == 302
+    run(runner, "pairing-reminders", at(date(2026, 3, 5)))
+    assert reminder_keys() == [f"pairing:{pairing.id}:reminder:2026-03"]
+    other = client.__class__(client.application, client.response_wrapper, use_cookies=True)
+    login(other, caseworker)
+    assert other.post("/staff/reminders", data={"pairing-day": "9"}).status_code == 403
+
+
 def test_the_volunteer_logs_a_contact_from_the_private_link(client, db):
     pairing = make_pairing(start=date.today() - timedelta(days=40))
     link = pairings.volunteer_link(pairing)

@@ -184,7 +184,7 @@ def test_a_fund_administrator_sets_the_reminder_days(client, runner, db):
     assert reminders_of(c) == [3]
     other = client.__class__(client.application, client.response_wrapper, use_cookies=True)
     login(other, caseworker)
-    other.post("/staff/reminders", data={"days-days": "1"})
+    assert other.post("/staff/reminders", data={"days-days": "1"}).status_code == 403
     from reminders.services import claim_reminder_days
 
     assert claim_reminder_days() == [3], "Only a fund administrator sets the claim reminder days."
@@ -349,6 +349,19 @@ def test_quiet_runs_of_a_frequent_job_keep_one_record(runner, db):
     for _ in range(5):
         run(runner, "deliver-mail")
     assert db.session.scalar(select(func.count()).select_from(JobRun).where(JobRun.job == "deliver-mail")) == 1
+
+
+def test_records_of_runs_older_than_a_month_are_dropped(runner, db):
+    from core.clock import utcnow
+    from reminders.models import JobRun
+
+    old = JobRun(job="send-claim-reminders", started_at=utcnow() - timedelta(days=40), result="ok", runner="x")
+    db.session.add(old)
+    db.session.commit()
+    old_id = old.id
+    run(runner, "send-claim-reminders")
+    assert db.session.get(JobRun, old_id) is None
+    assert db.session.scalar(select(func.count()).select_from(JobRun)) == 1
 
 
 def test_clock_at_moves_every_reading_of_the_clock(db):
