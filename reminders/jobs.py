@@ -37,6 +37,7 @@ from sqlalchemy import delete, select
 from core.clock import clock_at, utcnow
 from core.extensions import db
 from core.outbox import deliver_pending
+from core.redact import mask_text
 from payments.apply import apply_backlog
 from reminders import digests, pairings, services
 from reminders.locks import job_lock, runner_name
@@ -118,7 +119,8 @@ def _run_recorded(job: Job) -> RunOutcome:
     except Exception as exc:
         db.session.rollback()
         logger.exception("job failed", extra={"job": job.name})
-        result, message = JobResult.FAILED, f"{type(exc).__name__}: {exc}"[:500]
+        # Shown on the jobs page: no address, phone or link an error message may carry.
+        result, message = JobResult.FAILED, mask_text(f"{type(exc).__name__}: {exc}")[:500]
     db.session.rollback()
     run = db.session.get(JobRun, run_id)
     run.finished_at = utcnow()
