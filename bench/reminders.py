@@ -122,6 +122,10 @@ def _bulk(db, claims: int, pairings: int, children: int, offset: int = 0) -> Non
             ],
         )
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        # As autovacuum would after a load this size: the planner needs the new row counts.
+        with db.engine.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
 
 
 class Counter:

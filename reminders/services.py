@@ -199,14 +199,15 @@ def report_delivered(claim: Claim, note: str | None) -> Claim:
 
 def _reminder_candidates(after_id: int, today: date, furthest: int):
     """Active, unreported, not yet overdue claims due within `furthest` days, with the lowest offset sent."""
-    sent = (
-        select(ClaimReminder.claim_id, func.min(ClaimReminder.days_before).label("sent_min"))
-        .group_by(ClaimReminder.claim_id)
-        .subquery()
+    # A lookup per claim on the unique (claim_id, days_before) index, whatever the table's statistics say.
+    sent_min = (
+        select(func.min(ClaimReminder.days_before))
+        .where(ClaimReminder.claim_id == Claim.id)
+        .correlate(Claim)
+        .scalar_subquery()
     )
     return db.session.execute(
-        select(Claim, sent.c.sent_min)
-        .outerjoin(sent, sent.c.claim_id == Claim.id)
+        select(Claim, sent_min)
         .options(joinedload(Claim.wish).joinedload(Wish.child))
         .where(
             Claim.status == ClaimStatus.ACTIVE,
