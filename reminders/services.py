@@ -177,6 +177,8 @@ def extend_claim_once(claim: Claim, actor: Actor) -> Claim:
     """ "I need more time": the due date moves on once, by CLAIM_EXTENSION_DAYS, never past the needed-by date."""
     if has_extension(claim):
         raise InvalidTransition(_("This claim has already been given more time once."))
+    if wish_services.awaiting_payment(claim):
+        raise InvalidTransition(_("Only a claim in progress can be given more time."))
     old_due = claim.due_at
     new_due = old_due + timedelta(days=current_app.config["CLAIM_EXTENSION_DAYS"])
     wish_services.extend_claim(claim, new_due, actor)

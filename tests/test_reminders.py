@@ -371,3 +371,41 @@ def test_clock_at_moves_every_reading_of_the_clock(db):
     with clock_at(target):
         assert abs(utcnow() - target) < timedelta(seconds=5)
     assert abs(utcnow() - datetime.now(UTC)) < timedelta(seconds=1)
+
+
+def test_many_clicks_on_more_time_at_once_move_the_date_once(live_server, runner, db, app):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from reminders.models import ClaimExtension
+    from reminders.services import claim_link
+
+    c, _ = claim(make_wish(needed_by=local_today() + timedelta(days=60)))
+    old_due = c.due_at
+    url = claim_link(c).replace("http://localhost", live_server.url) + "/more-time"
+    db.session.commit()
+    start = threading.Event()
+
+    def click(_n):
+        start.wait()
+        return requests.post(url, allow_redirects=False, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        futures = [pool.submit(click, n) for n in range(12)]
+        start.set()
+        statuses = [f.result() for f in futures]
+    assert set(statuses) == {302}
+    db.session.commit()
+    db.session.refresh(c)
+    assert c.due_at == old_due + timedelta(days=app.config["CLAIM_EXTENSION_DAYS"])
+    assert db.session.scalar(select(func.count()).select_from(ClaimExtension)) == 1
+    extended = [r for r in audit_history(c) if r.action == "claim.extended"]
+    assert len(extended) == 1
+
+
+def audit_history(obj):
+    from core import audit
+
+    return audit.history(obj)
