@@ -73,6 +73,7 @@ def _init_extensions(app: Flask) -> None:
     import funds.models  # noqa: F401
     import payments.models  # noqa: F401
     import reconcile.models  # noqa: F401
+    import reminders.models  # noqa: F401
     import wishes.models  # noqa: F401
 
     @app.before_request

@@ -109,8 +109,20 @@ def next_param() -> str | None:
 
 
 #: Pages whose answers hold private data whoever asks: staff desks, a donor's own pages, a claim's manage page,
-#: and the pages that set or reset a password (the registration page names the address it creates).
-PRIVATE_PREFIXES = ("/staff/", "/admin/", "/me/", "/claims/manage/", "/account/", "/password/", "/register/confirm/")
+#: the pages that set or reset a password (the registration page names the address it creates), and the
+#: pages behind a reminder's, a volunteer's or a mail preference's signed link.
+PRIVATE_PREFIXES = (
+    "/staff/",
+    "/admin/",
+    "/me/",
+    "/claims/manage/",
+    "/account/",
+    "/password/",
+    "/register/confirm/",
+    "/reminder/",
+    "/volunteer/",
+    "/mail/",
+)
 
 
 def keep_out_of_caches(response):

@@ -1,13 +1,29 @@
-"""One place that says what time it is, so tests can move it."""
+"""One place that says what time it is, so tests and `jobs run --now` can move it."""
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 
+#: How far this context's clock runs ahead of (or behind) the real one; zero unless moved.
+_offset: contextvars.ContextVar[timedelta] = contextvars.ContextVar("clock_offset", default=timedelta(0))
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _offset.get()
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run a block as if the clock said `moment` when it began; time goes on from there."""
+    token = _offset.set(as_utc(moment) - datetime.now(UTC))
+    try:
+        yield
+    finally:
+        _offset.reset(token)
 
 
 def zone() -> ZoneInfo:

@@ -59,6 +59,16 @@ class Config:
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _int("MAIL_PORT", 25)
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "微心愿 <no-reply@localhost>")
+    #: A local relay needs neither; a provider's submission port (587) wants STARTTLS and a login.
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0").lower() in ("1", "true", "yes")
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
+    #: Days before a claim's due date on which its donor is reminded, until a fund administrator sets others.
+    CLAIM_REMINDER_DAYS = os.environ.get("CLAIM_REMINDER_DAYS", "7,2,0")
+    #: How long "I need more time" moves a claim's due date, once, never past the wish's needed-by date.
+    CLAIM_EXTENSION_DAYS = _int("CLAIM_EXTENSION_DAYS", 7)
+    #: "module:function" that sends a text message (a gateway); empty writes them to the log, number masked.
+    SMS_SENDER = os.environ.get("SMS_SENDER", "")
 
     #: A CJK font file for share pictures (core/share.py); empty: the usual Noto CJK and WenQuanYi files.
     SHARE_FONT = os.environ.get("SHARE_FONT", "")

@@ -18,8 +18,20 @@ _PHONE = re.compile(
 )
 
 
-#: Paths whose last part is a secret: whoever holds it manages a claim, creates an account or sets a password.
-SECRET_PATHS = ("/claims/manage/", "/register/confirm/", "/password/reset/")
+#: Paths whose last part is a secret: whoever holds it manages a claim, creates an account, sets a password,
+#: answers a reminder, logs a volunteer's contact or changes someone's mail preferences.
+SECRET_PATHS = (
+    "/claims/manage/",
+    "/register/confirm/",
+    "/password/reset/",
+    "/reminder/",
+    "/volunteer/",
+    "/mail/preferences/",
+)
+
+
+#: The signed links of reminders, volunteers' logs and mail preferences, wherever they appear in a text.
+_OTHER_SECRET_LINK = re.compile(r"(/reminder/|/volunteer/|/mail/preferences/)[A-Za-z0-9_\-.]+")
 
 
 def mask_path(path: str) -> str:
@@ -41,5 +53,6 @@ def mask_text(text: str) -> str:
     text = _MANAGE_TOKEN.sub(r"\1…", text or "")
     text = _REGISTRATION_TOKEN.sub(r"\1…", text)
     text = _RESET_TOKEN.sub(r"\1…", text)
+    text = _OTHER_SECRET_LINK.sub(r"\1…", text)
     text = _EMAIL.sub(r"\1***@\2", text)
     return _PHONE.sub(r"\1****\2", text)

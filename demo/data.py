@@ -14,6 +14,7 @@ from core.extensions import db
 from core.models import Role, User
 from core.services import create_user
 from demo.events import seed_event
+from demo.pairings import seed_pairings
 from funds import donations
 from funds import services as fund_services
 from funds.models import CampaignKind
@@ -282,10 +283,12 @@ def _seed() -> dict:
             wish_services.confirm_fulfilment(caseworker, claim, "已当面转交，孩子非常开心。")
     db.session.flush()
     projects, campaigns, donations = _seed_money(fund_admin, funds, donor_account, rng)
+    paired = seed_pairings(children, caseworkers)
     db.session.flush()
     event = seed_event(caseworkers[0], supervisor, users["host@demo.weixinyuan.org"], funds[0].slug)
     db.session.flush()
     return {
+        "pairings": paired,
         "projects": projects,
         "campaigns": campaigns,
         "donations": donations,

@@ -1,7 +1,7 @@
 """Applying stored Stripe events to donations, in order, each once.
 
 The webhook only stores events (`payments.intake`); the scheduler's
-`apply_payment_events` job calls `apply_backlog`, which applies them a few per
+`apply-payment-events` job calls `apply_backlog`, which applies them a few per
 transaction, oldest first. The offline payment simulator stores and applies its one
 event in the donor's own request (`handle_event`). Nothing here commits except
 `apply_backlog`, which is a job's whole unit of work.

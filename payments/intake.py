@@ -10,7 +10,7 @@ execution layer, each of which would cost a delivery more than storing it does
 signature, a body too large or of unknown length, a database that refuses the insert)
 goes on to the Flask view (`payments.views.stripe_webhook`), which runs the same two
 steps and answers with the app's own errors, in the app's language and error log. The
-scheduler's `apply_payment_events` job applies what was stored (`payments.apply`).
+scheduler's `apply-payment-events` job applies what was stored (`payments.apply`).
 """
 
 import io

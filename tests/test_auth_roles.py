@@ -4,6 +4,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from core.clock import local_today
 from core.extensions import limiter
 from core.models import Role
 from funds import disbursements, donations
@@ -11,6 +12,7 @@ from funds import services as fund_services
 from payments import apply
 from payments.models import PaymentReview
 from reconcile.models import ReconcileRun
+from reminders import pairings
 from tests.conftest import make_app
 from tests.factories import PASSWORD, child_form, claim, login, make_child, make_fund, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
@@ -58,6 +60,9 @@ def world(app, db):
     db.session.add(run)
     unknown = {"id": "evt_world_unknown", "type": "checkout.session.completed", "data": {"object": {"metadata": {}}}}
     assert apply.handle_event(unknown) == "review"
+    pairing = pairings.create_pairing(
+        owner, child, pairings.PairingInput("李党员", "volunteer@example.org", "zh_CN", local_today())
+    )
     db.session.commit()
     return {
         "owner": owner,
@@ -73,6 +78,7 @@ def world(app, db):
         "station": station,
         "disbursement": spent,
         "run": run,
+        "pairing": pairing,
     }
 
 
@@ -89,6 +95,7 @@ def _staff_urls(app, world, method: str) -> list[tuple[str, str]]:
         "station_id": world["station"].id,
         "disbursement_id": world["disbursement"].id,
         "run_id": world["run"].id,
+        "pairing_id": world["pairing"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():

@@ -46,3 +46,14 @@ def test_a_password_reset_link_is_masked_in_text_and_in_paths():
     assert token not in masked and "/password/reset/…" in masked
     assert mask_path(f"/password/reset/{token}") == "/password/reset/…"
     assert mask_path("/password/forgot") == "/password/forgot"
+
+
+def test_reminder_volunteer_and_preference_links_are_masked_in_text():
+    from core.redact import mask_text
+
+    text = (
+        "http://x/reminder/eyJjIjoxfQ.abc-_ then http://x/volunteer/AbC.d-e and http://x/mail/preferences/tok.en-1 ok"
+    )
+    masked = mask_text(text)
+    assert "eyJjIjoxfQ" not in masked and "AbC.d-e" not in masked and "tok.en-1" not in masked
+    assert "/reminder/…" in masked and "/volunteer/…" in masked and "/mail/preferences/…" in masked

@@ -119,7 +119,8 @@ def _url(rule, world) -> str:
         "project_id": 1,
         "filename": "css/site.css",
     }
-    return re.sub(r"<(?:[^:<>]+:)?([a-z_]+)>", lambda m: str(values[m.group(1)]), path)
+    # Any other argument names something absent: the answer (a 404) must carry the headers too.
+    return re.sub(r"<(?:[^:<>]+:)?([a-z_]+)>", lambda m: str(values.get(m.group(1), 1)), path)
 
 
 def _get_routes(app):

@@ -345,6 +345,8 @@ class Claim(db.Model):
     thanks_photo: Mapped[str | None] = mapped_column(String(80))
     #: A money claim paid online in full: held only until its donation's payment ends.
     donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"), unique=True)
+    #: The language the donor claimed in (zh_CN, en): their reminders are written in it.
+    locale: Mapped[str | None] = mapped_column(String(10))
 
     wish: Mapped[Wish] = relationship(back_populates="claims")
     donor: Mapped[User | None] = relationship()

@@ -8,7 +8,8 @@ audit row, and flushes. The caller commits.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
@@ -543,6 +544,7 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
         claimed_at=utcnow(),
         due_at=claim_due_at(wish),
         manage_token_hash=hash_token(token),
+        locale=_request_locale(),
     )
     actor = donor or "donor"
     try:
@@ -565,6 +567,12 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
         _queue_claim_email(claim, token)
     signals.claim_made.send(claim)
     return claim, token
+
+
+def _request_locale() -> str | None:
+    if not has_request_context():
+        return None
+    return "zh_CN" if get_locale().language == "zh" else "en"
 
 
 def manage_url(token: str) -> str:
@@ -691,6 +699,27 @@ def expire_claim(claim: Claim, actor: Actor = "system") -> Claim:
     # A payment that lands meanwhile moves the due date on: then the claim is no longer overdue.
     now = utcnow()
     return _release(claim, ClaimStatus.EXPIRED, actor, "claim.expired", note=note, guard=(Claim.due_at <= now,))
+
+
+def extend_claim(claim: Claim, due_at, actor: Actor) -> Claim:
+    """Move an active claim's due date later, never past the end of the wish's needed-by day."""
+    if claim.status != ClaimStatus.ACTIVE:
+        raise InvalidTransition(_("Only a claim in progress can be given more time."))
+    due_at = min(due_at, end_of_local_day(claim.wish.needed_by))
+    if due_at <= claim.due_at:
+        raise InvalidTransition(_("The wish is needed by its date: the due date cannot move later."))
+    before = {"due_at": claim.due_at.isoformat()}
+    result = db.session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == ClaimStatus.ACTIVE, Claim.due_at == claim.due_at)
+        .values(due_at=due_at)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(claim)
+    if result.rowcount != 1:
+        raise Conflict(_("This claim changed meanwhile; open the link again."))
+    audit.record("claim.extended", claim, actor, before=before, after={"due_at": due_at.isoformat()})
+    return claim
 
 
 def hold_for_payment(claim: Claim, donation, actor: Actor) -> Claim:
