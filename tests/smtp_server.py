@@ -1,87 +1,58 @@
-"""A real SMTP server on a loopback port, for tests: it speaks enough of RFC 5321 for smtplib.
+"""A real SMTP server on a loopback port for tests: aiosmtpd's, in a thread of its own.
 
 Each message it accepts is parsed and kept in `messages`; `refuse` makes it answer 451 to
-MAIL FROM, as a relay that is down for a while does.
+MAIL FROM, as a relay that is down for a while does; `connections` counts the sessions.
 """
 
 import email
 import email.policy
-import socketserver
+import socket
 import threading
 
-
-class _Handler(socketserver.StreamRequestHandler):
-    def _send(self, line: str) -> None:
-        self.wfile.write((line + "\r\n").encode())
-
-    def handle(self):
-        server = self.server
-        with server.lock:
-            server.connections += 1
-        self._send("220 test-smtp ready")
-        sender, recipients = None, []
-        while True:
-            raw = self.rfile.readline()
-            if not raw:
-                return
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            verb = line[:4].upper()
-            if verb in ("EHLO", "HELO"):
-                self._send("250-test-smtp")
-                self._send("250 8BITMIME" if verb == "EHLO" else "250 ok")
-            elif verb == "MAIL":
-                if server.refuse:
-                    self._send("451 try again later")
-                    continue
-                sender, recipients = line[10:].strip(), []
-                self._send("250 ok")
-            elif verb == "RCPT":
-                recipients.append(line[8:].strip().strip("<>"))
-                self._send("250 ok")
-            elif verb == "DATA":
-                self._send("354 end with .")
-                data = []
-                while True:
-                    chunk = self.rfile.readline()
-                    if chunk in (b".\r\n", b".\n", b""):
-                        break
-                    data.append(chunk[1:] if chunk.startswith(b"..") else chunk)
-                message = email.message_from_bytes(b"".join(data), policy=email.policy.default)
-                with server.lock:
-                    server.messages.append({"from": sender, "to": recipients, "message": message})
-                self._send("250 queued")
-            elif verb == "RSET":
-                sender, recipients = None, []
-                self._send("250 ok")
-            elif verb == "NOOP":
-                self._send("250 ok")
-            elif verb == "QUIT":
-                self._send("221 bye")
-                return
-            else:
-                self._send("502 not implemented")
+from aiosmtpd.controller import Controller
 
 
-class SMTPServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+class _Handler:
+    def __init__(self, server: "SMTPServer"):
+        self.server = server
 
+    async def handle_EHLO(self, _server, session, _envelope, hostname, responses):
+        with self.server.lock:
+            self.server.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(self, _server, _session, envelope, address, mail_options):
+        if self.server.refuse:
+            return "451 try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
+    async def handle_DATA(self, _server, _session, envelope):
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
+        with self.server.lock:
+            self.server.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos), "message": message})
+        return "250 Message accepted for delivery"
+
+
+class SMTPServer:
     def __init__(self):
-        super().__init__(("127.0.0.1", 0), _Handler)
         self.messages: list[dict] = []
         self.lock = threading.Lock()
         self.refuse = False
         self.connections = 0
-        self.port = self.server_address[1]
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     def __enter__(self):
-        self.thread.start()
+        self.controller.start()
         return self
 
     def __exit__(self, *exc):
-        self.shutdown()
-        self.server_close()
+        self.controller.stop()
 
     def to(self, address: str) -> list:
         with self.lock:

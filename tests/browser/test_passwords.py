@@ -4,12 +4,12 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from core.models import Role
-from core.outbox import Notification
+from core.outbox import deliver_pending
 from tests.browser.helpers import assert_no_horizontal_scroll, reading
 from tests.factories import PASSWORD, make_user
+from tests.smtp_server import SMTPServer, text_of
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +17,24 @@ NEW = "zhou-new-password-2026"
 NEWER = "zhou-newer-password-2026"
 
 
-def _reset_link(db, email) -> str:
-    with reading(db) as session:
-        body = session.scalars(
-            select(Notification.body).where(Notification.kind == "password_reset", Notification.recipient == email)
-        ).one()
-    return re.search(r"https?://\S+/password/reset/\S+", body).group(0)
+@pytest.fixture
+def mailbox(browser_app):
+    """A real SMTP server the site's mail goes to, as `deliver-mail` would send it."""
+    with SMTPServer() as server:
+        saved = {k: browser_app.config.get(k) for k in ("MAIL_SERVER", "MAIL_PORT")}
+        browser_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+        try:
+            yield server
+        finally:
+            browser_app.config.update(saved)
+
+
+def _reset_link(browser_app, mailbox, email) -> str:
+    """The link in the newest reset mail the SMTP server received for this address."""
+    with browser_app.app_context():
+        deliver_pending()
+    messages = [m for m in mailbox.to(email) if "/password/reset/" in text_of(m)]
+    return re.search(r"https?://\S+/password/reset/\S+", text_of(messages[-1])).group(0)
 
 
 def _sign_in(page, email, password) -> None:
@@ -33,7 +45,9 @@ def _sign_in(page, email, password) -> None:
     form.locator("button[type=submit]").click()
 
 
-def test_forgot_password_link_sets_a_new_one_and_the_top_bar_changes_it(new_context, phone_page, db, snap):
+def test_forgot_password_link_sets_a_new_one_and_the_top_bar_changes_it(
+    new_context, phone_page, db, snap, browser_app, mailbox
+):
     donor = make_user(Role.DONOR, email="zhou.reset@example.org", name="周先生")
     with reading(db):
         email = donor.email
@@ -50,7 +64,7 @@ def test_forgot_password_link_sets_a_new_one_and_the_top_bar_changes_it(new_cont
     snap(page, "sent")
 
     # The link from the mail: two different passwords are refused, two equal ones set it and sign in.
-    page.goto(_reset_link(db, email))
+    page.goto(_reset_link(browser_app, mailbox, email))
     assert_no_horizontal_scroll(page)
     page.locator("input[name=password]").fill(NEW)
     page.locator("input[name=confirm]").fill("something-else-entirely")
@@ -64,7 +78,7 @@ def test_forgot_password_link_sets_a_new_one_and_the_top_bar_changes_it(new_cont
     snap(page, "signed-in")
 
     # The link is spent.
-    page.goto(_reset_link(db, email))
+    page.goto(_reset_link(browser_app, mailbox, email))
     page.wait_for_url("**/password/forgot")
     expect(page.locator(".flash-error")).to_contain_text("此链接已被使用或已失效")
 
