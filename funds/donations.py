@@ -21,7 +21,7 @@ from core.models import User
 from core.money import is_whole
 from core.pii import public_name_error
 from core.text import clean_display_name
-from funds import ledger
+from funds import ledger, signals
 from funds.models import (
     DONATION_TRANSITIONS,
     OFFLINE_CHANNELS,
@@ -312,6 +312,7 @@ def succeed(donation: Donation, actor: Actor, *, charge_id=None, payment_intent_
         actor,
         donation_id=donation.id,
     )
+    signals.donation_succeeded.send(donation, actor=actor)
     return True
 
 
