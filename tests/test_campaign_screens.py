@@ -1,5 +1,6 @@
 """A campaign's projector screen: its gifts reach the open screen streams once, in commit order, resumable."""
 
+import os
 import re
 import threading
 import time
@@ -14,6 +15,7 @@ from events import broker, screens
 from events.models import CampaignMessage
 from funds import donations as funds
 from funds.models import Campaign, CampaignKind
+from tests.conftest import LiveServer, make_app
 from tests.event_helpers import SseClient
 from tests.factories import login, make_fund, make_user
 from tests.helpers import client_for, fast_passwords  # noqa: F401 (an autouse fixture)
@@ -254,3 +256,38 @@ def test_a_second_gift_message_waits_for_the_first_to_commit(app):
     for t in threads:
         t.join(10)
     assert order == ["first commits", "second appended"]
+
+
+REDIS_URL = os.environ.get("REDIS_URL_TEST", "")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL_TEST is not set")
+def test_redis_wakes_a_screen_served_by_another_process(app, database_url, tmp_path):
+    """A gift recorded through one server reaches a screen streaming from another at once, through Redis."""
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).ping()
+    # The database poll is far away: only a wake-up through Redis can deliver the message in time.
+    settings = {"EVENT_BROKER_URL": REDIS_URL, "EVENT_STREAM_POLL_SECONDS": 60, "EVENT_STREAM_SECONDS": 30}
+    first = make_app(database_url, tmp_path / "a", **settings)
+    second = make_app(database_url, tmp_path / "b", **settings)
+    campaign = _campaign()
+    with LiveServer(first) as a, LiveServer(second) as b:
+        screen = SseClient(b.url, "/campaigns/registry/screen/stream")
+        try:
+            time.sleep(0.5)
+            with first.app_context():
+                target = db.session.get(Campaign, campaign.id)
+                admin = make_user(Role.FUND_ADMIN)
+                started = time.monotonic()
+                funds.record_offline(
+                    admin, funds.Target(target.fund, campaign=target), 52000, _couple("张伟", "李娜"), "cash", None
+                )
+                db.session.commit()
+            got = screen.take(1, timeout=5)
+            elapsed = time.monotonic() - started
+        finally:
+            screen.close()
+        assert a.url != b.url
+    assert _gifts(got) == [("gift", "张* & 李*", 52000, 1)]
+    assert elapsed < 2, elapsed
