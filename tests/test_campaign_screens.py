@@ -135,7 +135,9 @@ def test_a_rolled_back_or_uncounted_gift_leaves_no_message(app):
     campaign = _campaign()
     admin = make_user(Role.FUND_ADMIN)
     db.session.commit()
-    funds.record_offline(admin, funds.Target(campaign.fund, campaign=campaign), 52000, _couple("甲", "乙"), "cash", None)
+    funds.record_offline(
+        admin, funds.Target(campaign.fund, campaign=campaign), 52000, _couple("甲", "乙"), "cash", None
+    )
     db.session.rollback()
     assert db.session.scalars(select(CampaignMessage)).all() == []
     # A gift paid in the simulator counts on a public figure only on a demo site, so it moves no screen.

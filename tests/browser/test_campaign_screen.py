@@ -24,7 +24,9 @@ EARLIER += [("蒋", "沈"), ("韩", "杨"), ("朱", "秦"), ("王伟", "陈静")
 
 def _couple_campaign_with_gifts():
     fund = make_fund(slug="screen-fund", name="溪心护童")
-    campaign = Campaign(slug=SLUG, title="婚姻登记处爱心捐赠", kind=CampaignKind.COUPLE, fund_id=fund.id, presets=[52000])
+    campaign = Campaign(
+        slug=SLUG, title="婚姻登记处爱心捐赠", kind=CampaignKind.COUPLE, fund_id=fund.id, presets=[52000]
+    )
     _db.session.add(campaign)
     _db.session.flush()
     admin = make_user(Role.FUND_ADMIN)
