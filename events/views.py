@@ -119,12 +119,15 @@ def campaign_screen(slug: str):
     """A campaign's total (and a couples' campaign's newest names) on a projector, live through the stream."""
     campaign = screens.get_campaign(slug)
     served = current_app.view_functions
+    # The last id before the figures: a gift committed in between is replayed (its figures are totals,
+    # not increments), never lost.
+    last_event_id = screens.last_message_id(campaign)
     return render_template(
         "events/screen.html",
         campaign=campaign,
         couples=screens.is_couples(campaign),
         figures=screens.figures(campaign),
-        last_event_id=screens.last_message_id(campaign),
+        last_event_id=last_event_id,
         qr_url=url_for("funds.campaign_qr", slug=slug, fmt="svg") if "funds.campaign_qr" in served else None,
         names_shown=screens.NAMES,
     )

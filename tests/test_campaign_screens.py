@@ -192,6 +192,8 @@ def test_the_screen_is_a_projector_page_without_menu_or_inline_code(client):
     assert "/campaigns/registry/qr.svg" in html and 'src="/static/js/screen.js' in html
     assert 'data-stream-url="/campaigns/registry/screen/stream"' in html
     assert 'http-equiv="refresh"' not in html
+    # Without JavaScript the figures are served with the page, and a plain link reloads it.
+    assert re.search(r'<noscript>.*href="/campaigns/registry/screen".*</noscript>', html, re.S)
 
 
 @pytest.mark.parametrize("path", ["/campaigns/nobody/screen", "/campaigns/nobody/screen/stream"])
