@@ -1,6 +1,7 @@
 """Wake-ups for open streams: one interface, two implementations.
 
-A broker carries no message, only "event N has something new": the stream reads the
+A broker carries no message, only "event N (or campaign N) has something new": a
+topic is an event's id, or ("campaign", id) for a campaign's screen. The stream reads the
 messages themselves from the database, after the last id it sent, so a wake-up that is
 lost, doubled or early costs nothing but a read. Wake-ups are published only after the
 transaction that appended the messages commits (`events.receivers`).
@@ -20,6 +21,22 @@ import time
 logger = logging.getLogger(__name__)
 
 CHANNEL = "weixinyuan:events"
+CAMPAIGN = "campaign"
+
+
+def campaign_topic(campaign_id: int) -> tuple[str, int]:
+    return (CAMPAIGN, campaign_id)
+
+
+def _encode(topic) -> str:
+    return f"{CAMPAIGN}:{topic[1]}" if isinstance(topic, tuple) else str(topic)
+
+
+def _decode(raw) -> int | tuple[str, int]:
+    text = raw.decode() if isinstance(raw, bytes) else str(raw)
+    if text.startswith(CAMPAIGN + ":"):
+        return campaign_topic(int(text[len(CAMPAIGN) + 1 :]))
+    return int(text)
 
 
 class LocalBroker:
@@ -62,7 +79,7 @@ class RedisBroker(LocalBroker):
         # This process's streams need not wait for the round trip through Redis.
         self.wake(event_id)
         try:
-            self._redis.publish(CHANNEL, str(event_id))
+            self._redis.publish(CHANNEL, _encode(event_id))
         except Exception:  # the streams of other processes fall back on their poll
             logger.warning("live board wake-up not published", exc_info=True)
 
@@ -90,8 +107,8 @@ class RedisBroker(LocalBroker):
                 for item in pubsub.listen():
                     if item.get("type") == "message":
                         try:
-                            self.wake(int(item["data"]))
-                        except (TypeError, ValueError):
+                            self.wake(_decode(item["data"]))
+                        except (TypeError, ValueError, UnicodeDecodeError):
                             continue
             except Exception:
                 logger.warning("live board listener lost Redis; retrying", exc_info=True)

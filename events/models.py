@@ -176,3 +176,24 @@ class EventMessage(db.Model):
         CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
         Index("ix_event_messages_event_id", "event_id", "id"),
     )
+
+
+class CampaignMessage(db.Model):
+    """One line of a campaign screen's live stream: a gift that counts on the campaign's public total.
+
+    Appended only, under the campaign's row lock, so ids follow commits (as EventMessage's do).
+    """
+
+    __tablename__ = "campaign_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"))
+    kind: Mapped[str] = mapped_column(String(20), default="gift")
+    #: Public fields only: the wall name (couples' campaigns), the running total and count after this gift.
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('gift')", name="kind"),
+        Index("ix_campaign_messages_campaign_id", "campaign_id", "id"),
+    )

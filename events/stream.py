@@ -32,8 +32,12 @@ class Message(NamedTuple):
 
 
 class Tail:
-    def __init__(self, engine, poll: float) -> None:
+    """One per process and log: events' boards read `services.messages_after`, campaign screens
+    `services.campaign_messages_after` (keys then hold the campaign's id and creation time)."""
+
+    def __init__(self, engine, poll: float, reader=None) -> None:
         self.engine, self.poll = engine, poll
+        self.reader = reader or services.messages_after
         # Keyed by (event id, event creation time): a database rebuilt under a running process
         # (tests do this) gives an old id to a new event, never the old key.
         self._locks: dict[tuple, threading.Lock] = defaultdict(threading.Lock)
@@ -46,7 +50,7 @@ class Tail:
     def _read_db(self, event_id: int, after: int) -> list["Message"]:
         """Messages after `after`, each already in its stream form: every stream sends the same text."""
         with read_only(), self.engine.connect() as connection:
-            rows = services.messages_after(connection, event_id, after)
+            rows = self.reader(connection, event_id, after)
         return [Message(row.id, sse(row.id, row.kind, row.data)) for row in rows]
 
     def after(self, key: tuple, last_id: int, version: int) -> list:
@@ -81,12 +85,15 @@ class Tail:
         return self._last.get(key, 0)
 
 
-def generate(live, tail: Tail, key: tuple, last_id: int, lifetime: float, poll: float, heartbeat: float):
-    """Yield the stream's text; ends after `lifetime` seconds (the browser reconnects with Last-Event-ID)."""
+def generate(live, tail: Tail, key: tuple, last_id: int, lifetime: float, poll: float, heartbeat: float, topic=None):
+    """Yield the stream's text; ends after `lifetime` seconds (the browser reconnects with Last-Event-ID).
+
+    `topic` is what the broker wakes: the event's id unless given (a campaign's screen gives its topic).
+    """
     yield "retry: 1000\n\n"
     deadline = time.monotonic() + lifetime
     quiet_since = time.monotonic()
-    event_id = key[0]
+    event_id = key[0] if topic is None else topic
     while True:
         seen = live.version(event_id)
         rows = tail.after(key, last_id, seen)

@@ -18,7 +18,7 @@ from core.ids import public_id as new_id
 from core.models import Role
 from core.transactions import run_action, submit_form, transaction
 from core.urls import public_url
-from events import broker, exports, services
+from events import broker, exports, screens, services
 from events import stream as live_stream
 from events.forms import AttendeeForm, EventForm, ImportForm, PaddleClaimForm, PledgeForm, RoomClaimForm
 from events.models import EventStatus
@@ -43,13 +43,18 @@ def _last_event_id() -> int:
 def stream(slug: str):
     """The event's messages after Last-Event-ID, then live ones; no database session is held while it waits."""
     event = services.get_event(slug)
-    key = (event.id, event.created_at.timestamp())
+    return _stream((event.id, event.created_at.timestamp()), TAIL, services.messages_after, event.id)
+
+
+def _stream(key: tuple, tail_name: str, reader, topic):
     last_id = _last_event_id()
     app = current_app._get_current_object()
     config = app.config
-    tail = app.extensions.get(TAIL)
+    tail = app.extensions.get(tail_name)
     if tail is None:
-        tail = app.extensions.setdefault(TAIL, live_stream.Tail(db.engine, config["EVENT_STREAM_POLL_SECONDS"]))
+        tail = app.extensions.setdefault(
+            tail_name, live_stream.Tail(db.engine, config["EVENT_STREAM_POLL_SECONDS"], reader)
+        )
     db.session.remove()
     body = live_stream.generate(
         broker.get(app),
@@ -59,6 +64,7 @@ def stream(slug: str):
         config["EVENT_STREAM_SECONDS"],
         config["EVENT_STREAM_POLL_SECONDS"],
         config["EVENT_STREAM_HEARTBEAT_SECONDS"],
+        topic,
     )
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-store"
@@ -67,8 +73,9 @@ def stream(slug: str):
     return response
 
 
-#: The key under app.extensions of the process's stream tail (events.stream.Tail).
+#: The keys under app.extensions of the process's stream tails (events.stream.Tail): boards', screens'.
 TAIL = "event_stream_tail"
+SCREEN_TAIL = "campaign_screen_tail"
 
 
 # --- the projected board --------------------------------------------------------------------------
@@ -102,6 +109,36 @@ def _ticker(event) -> list[dict]:
 def event_qr(slug: str, fmt: str):
     event = services.get_event(slug)
     return qr.response(_room_url(event.slug), fmt)
+
+
+# --- a campaign's projector screen ---------------------------------------------------------------
+
+
+@bp.get("/campaigns/<slug>/screen")
+def campaign_screen(slug: str):
+    """A campaign's total (and a couples' campaign's newest names) on a projector, live through the stream."""
+    campaign = screens.get_campaign(slug)
+    served = current_app.view_functions
+    # The last id before the figures: a gift committed in between is replayed (its figures are totals,
+    # not increments), never lost.
+    last_event_id = screens.last_message_id(campaign)
+    return render_template(
+        "events/screen.html",
+        campaign=campaign,
+        couples=screens.is_couples(campaign),
+        figures=screens.figures(campaign),
+        last_event_id=last_event_id,
+        qr_url=url_for("funds.campaign_qr", slug=slug, fmt="svg") if "funds.campaign_qr" in served else None,
+        names_shown=screens.NAMES,
+    )
+
+
+@bp.get("/campaigns/<slug>/screen/stream")
+def campaign_screen_stream(slug: str):
+    """The campaign's gifts after Last-Event-ID, then live ones, as an event's stream serves its board."""
+    campaign = screens.get_campaign(slug)
+    key = (campaign.id, campaign.created_at.timestamp())
+    return _stream(key, SCREEN_TAIL, screens.campaign_messages_after, broker.campaign_topic(campaign.id))
 
 
 # --- the room page (phones) -----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from core.models import User
 from core.money import is_whole
 from core.pii import public_name_error
 from core.text import clean_display_name
-from funds import ledger
+from funds import ledger, signals
 from funds.models import (
     DONATION_TRANSITIONS,
     OFFLINE_CHANNELS,
@@ -329,6 +329,7 @@ def succeed(
         donation_id=donation.id,
         posted_on=received_on,
     )
+    signals.donation_succeeded.send(donation, actor=actor)
     return True
 
 

@@ -470,6 +470,8 @@ def wall(slug: str):
         wall=data,
         give_url=_url_if_served("funds.public_campaign", slug=slug),
         qr_url=_url_if_served("funds.campaign_qr", slug=slug, fmt="svg"),
+        # The projector view belongs to the events package, which a deployment may leave out.
+        screen_url=_url_if_served("events.campaign_screen", slug=slug),
     )
 
 

@@ -407,7 +407,12 @@ def test_the_hosts_desk_leads_to_events_walls_and_posters(app):
     admin = make_user(Role.FUND_ADMIN)
     fund_services.create_campaign(
         admin,
-        fund_services.CampaignInput(slug="registry", title="婚姻登记处爱心捐赠点", fund=fund.slug, description=""),
+        fund_services.CampaignInput(
+            slug="registry", title="婚姻登记处爱心捐赠点", fund=fund.slug, description="", kind="couple"
+        ),
+    )
+    fund_services.create_campaign(
+        admin, fund_services.CampaignInput(slug="school-books", title="图书角", fund=fund.slug, description="")
     )
     db.session.commit()
     client = client_for(app)
@@ -417,6 +422,11 @@ def test_the_hosts_desk_leads_to_events_walls_and_posters(app):
     page = client.get("/host/events").get_data(as_text=True)
     assert f"/events/{event.slug}/host" in page and "/campaigns/registry/wall" in page
     assert "/posters/campaign/registry" in page
+    # Every campaign has a projector screen; only a couples' campaign has a wall.
+    assert "/campaigns/registry/screen" in page and "/campaigns/school-books/screen" in page
+    assert "/campaigns/school-books/wall" not in page
+    for path in ("/campaigns/registry/wall", "/campaigns/registry/screen", "/campaigns/school-books/screen"):
+        assert client.get(path).status_code == 200
 
 
 def test_an_online_gift_to_the_events_campaign_adds_to_the_board_total(app):

@@ -196,7 +196,8 @@ def test_wall_shows_running_total_couples_and_public_names(client, admin, fund):
     response = client.get(f"/campaigns/{campaign.slug}/wall")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert '<meta http-equiv="refresh"' in html
+    assert 'http-equiv="refresh"' not in html  # the projector view updates live; this page reloads on demand
+    assert f"/campaigns/{campaign.slug}/screen" in html and f'href="/campaigns/{campaign.slug}/wall"' in html
     assert f"/campaigns/{campaign.slug}/qr.svg" in html  # the registry screen invites the next couple
     assert "¥1,920" in html  # 520 + 1000 + 200 + (300 - 100)
     assert ">4<" in html
