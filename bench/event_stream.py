@@ -53,6 +53,7 @@ def seed(url: str, wishes: int) -> list[str]:
     from core.models import Role
     from core.services import create_user
     from events import services as events
+    from wishes import places
     from wishes import services as wishes_services
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
@@ -60,6 +61,7 @@ def seed(url: str, wishes: int) -> list[str]:
         host = create_user("bench-host@example.org", "bench-password-1", "主持人", roles=[Role.HOST])
         caseworker = create_user("bench-cw@example.org", "bench-password-1", "儿童主任", roles=[Role.CASEWORKER])
         supervisor = create_user("bench-sv@example.org", "bench-password-1", "督导员", roles=[Role.SUPERVISOR])
+        places.add_place(supervisor, "崂山区", "王哥庄街道")
         child = wishes_services.register_child(
             caseworker,
             {
@@ -209,7 +211,14 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.streams * 2 + 200)), hard))
 
-    env = {**os.environ, "DATABASE_URL": url, "RATELIMIT_ENABLED": "0", "LOG_LEVEL": "WARNING"}
+    # One load generator on one address stands for the whole room: no rate limits, no caps per address.
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "RATELIMIT_ENABLED": "0",
+        "CLAIM_MAX_ACTIVE_PER_CLIENT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
     env.update({"EVENT_STREAM_SECONDS": "900", "FLASK_APP": "app", "SECRET_KEY": "bench-secret-key-" + "x" * 32})
     ensure_translations(env)
     reset_database(url)
