@@ -104,3 +104,10 @@ def test_the_checks_see_a_breach(tmp_path):
     sample.write_text("def f():\n    from wishes.models import Wish\n    import payments.gateway\n")
     assert {"wishes.models", "wishes.models.Wish", "payments.gateway"} <= _imports(sample)
     assert _cycle({"a": {"b"}, "b": {"a"}}) == ["a", "b", "a"]
+
+
+def test_no_bench_script_shadows_a_package():
+    """The benches run with bench/ on the import path: a script named like a package hides it."""
+    bench = ROOT / "bench"
+    shadowing = sorted(p.stem for p in bench.glob("*.py") if p.stem in LAYERS or (ROOT / p.stem).is_dir())
+    assert shadowing == []

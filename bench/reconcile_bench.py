@@ -1,7 +1,7 @@
 """Reconciling N Stripe balance transactions against N donations: time, peak memory, growth.
 
-    .venv/bin/python bench/reconcile.py                # 10,000 then 100,000
-    .venv/bin/python bench/reconcile.py --sizes 20000  # other sizes
+    .venv/bin/python bench/reconcile_bench.py                # 10,000 then 100,000
+    .venv/bin/python bench/reconcile_bench.py --sizes 20000  # other sizes
 
 For each size, in a fresh SQLite database (migrated, N succeeded card donations inserted in
 bulk) a child process runs what `flask --app app reconcile stripe` runs (reconcile.services.

@@ -1,6 +1,6 @@
 """Benchmark of the reminder jobs: open claims and pairings in bulk, then the jobs' time and queries.
 
-  .venv/bin/python bench/reminders.py [--claims 100000] [--pairings 10000] [--mails 2000] [--postgres URL]
+  .venv/bin/python bench/reminders_bench.py [--claims 100000] [--pairings 10000] [--mails 2000] [--postgres URL]
 
 1. builds a fresh database (a temporary SQLite file, or the PostgreSQL database given, whose
    schema is dropped and rebuilt), applies the migrations and bulk-inserts children, claimed
