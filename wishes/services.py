@@ -806,12 +806,23 @@ def report_delivery(claim: Claim, actor: Actor, note: str, photo: str | None = N
     return claim
 
 
-def confirm_fulfilment(actor: User, claim: Claim, note: str | None = None, photo: str | None = None) -> Claim:
+def confirm_fulfilment(
+    actor: User,
+    claim: Claim,
+    note: str | None = None,
+    photo: str | None = None,
+    *,
+    photo_shows_no_child: bool = False,
+) -> Claim:
     """The caseworker saw the gift reach the child: the wish has come true.
 
     The note is the caseworker's thank-you, shown to the donor on the claim's page, and so is
-    the photo, which the caseworker has confirmed shows no child's face."""
+    the photo, shared only when the caseworker confirms that it shows no child's face."""
     check_can_manage_child(actor, claim.wish.child)
+    if photo and not photo_shows_no_child:
+        raise ValidationError(
+            fields={"photo": _("Confirm that the photo shows the gift and no child's face before sharing it.")}
+        )
     note = (note or "").strip()
     if len(note) > 500:
         raise ValidationError(fields={"note": _("The note may be at most 500 characters.")})

@@ -777,14 +777,14 @@ def confirm_claim(claim_id: int):
     try:
         with transaction():
             if upload and upload.filename:
-                if not request.form.get("photo_ok"):
-                    raise ValidationError(
-                        fields={
-                            "photo": _("Confirm that the photo shows the gift and no child's face before sharing it.")
-                        }
-                    )
                 photo = save_image(upload.stream)
-            services.confirm_fulfilment(current_user, claim, request.form.get("note", ""), photo)
+            services.confirm_fulfilment(
+                current_user,
+                claim,
+                request.form.get("note", ""),
+                photo,
+                photo_shows_no_child=bool(request.form.get("photo_ok")),
+            )
     except DomainError as exc:
         discard_image(photo)
         flash(" ".join(str(v) for v in exc.fields.values()) or str(exc.message), "error")
