@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from core.models import AuditLog, Role
 from core.outbox import Notification
-from tests.factories import login, make_child, make_user, make_wish
+from tests.factories import PASSWORD, login, make_child, make_user, make_wish
 from tests.helpers import client_for, fast_passwords  # noqa: F401 (an autouse fixture)
 from wishes import places, stations
 
@@ -94,3 +94,41 @@ def test_supervisors_keep_the_list_and_others_cannot(app, db, supervisor):
     login(caseworker, make_user(Role.CASEWORKER))
     assert caseworker.get("/staff/stations").status_code == 403
     assert caseworker.post("/staff/stations/new", data={**STATION, "street": "x"}).status_code == 403
+
+
+def test_two_supervisors_adding_one_station_and_one_place_at_once_make_one_of_each(app, live_server, db, supervisor):
+    """Real parallel requests: one is saved, the others are told it exists; never a 500."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from wishes.models import Place, Station
+
+    db.session.commit()
+    sessions = []
+    for n in range(6):
+        user = make_user(Role.SUPERVISOR, email=f"sv{n}@example.org")
+        db.session.commit()
+        http = requests.Session()
+        http.post(f"{live_server.url}/login", data={"email": user.email, "password": PASSWORD}, timeout=30)
+        sessions.append(http)
+    start = threading.Event()
+
+    def send(job):
+        http, path, data = job
+        start.wait()
+        return http.post(f"{live_server.url}{path}", data=data, allow_redirects=False, timeout=60).status_code
+
+    place = {"district": "崂山区", "street": "北宅街道", "community": "卧龙社区"}
+    jobs = [(http, "/staff/places", place) for http in sessions[:3]]
+    jobs += [(http, "/staff/stations/new", {**STATION, "street": "沙子口街道"}) for http in sessions[3:]]
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = [pool.submit(send, job) for job in jobs]
+        start.set()
+        statuses = [f.result() for f in futures]
+
+    assert sorted(statuses[:3]) == [302, 422, 422] and sorted(statuses[3:]) == [302, 422, 422], statuses
+    db.session.rollback()
+    assert db.session.query(Place).filter_by(street="北宅街道").count() == 1
+    assert db.session.query(Station).filter_by(street="沙子口街道").count() == 1

@@ -2,6 +2,7 @@
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.errors import Forbidden, ValidationError
@@ -68,8 +69,12 @@ def add_place(actor: User, district: str, street: str, community: str = "") -> P
     if fields:
         raise ValidationError(fields=fields)
     place = Place(district=district, street=street, community=community, active=True)
-    db.session.add(place)
-    db.session.flush()
+    try:
+        # Two supervisors adding one place at the same moment: the unique constraint decides.
+        with db.session.begin_nested():
+            db.session.add(place)
+    except IntegrityError:
+        raise ValidationError(fields={"community": _("This place is on the list already.")}) from None
     audit.record("place.added", place, actor, after={"place": place.label})
     return place
 

@@ -5,6 +5,7 @@ from urllib.parse import quote
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.clock import utcnow
@@ -102,8 +103,12 @@ def create_station(actor: User, data: dict) -> Station:
     clean = _clean(data)
     _check_unique(clean)
     station = Station(**clean, updated_at=utcnow())
-    db.session.add(station)
-    db.session.flush()
+    try:
+        # Two supervisors adding one place's station at the same moment: the unique constraint decides.
+        with db.session.begin_nested():
+            db.session.add(station)
+    except IntegrityError:
+        raise ValidationError(fields={"street": _("This place has a station already: edit that one.")}) from None
     audit.record("station.created", station, actor, after={"place": station.place, "name": station.name})
     return station
 
