@@ -24,12 +24,20 @@ def render(target: str, fmt: str) -> bytes:
     return out.getvalue()
 
 
-def response(target: str, fmt: str) -> Response:
-    etag = hashlib.sha256(f"{fmt}:{target}".encode()).hexdigest()[:32]
+def image_response(key: str, make, mimetype: str, max_age: int, filename: str | None = None) -> Response:
+    """A picture made from `key` alone: 304 to a client that has it (ETag of the key), else `make()`."""
+    etag = hashlib.sha256(key.encode()).hexdigest()[:32]
     if request.if_none_match.contains(etag):
         resp = Response(status=304)
     else:
-        resp = Response(render(target, fmt), mimetype="image/svg+xml" if fmt == "svg" else "image/png")
+        resp = Response(make(), mimetype=mimetype)
+        if filename:
+            resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
     resp.set_etag(etag)
-    resp.headers["Cache-Control"] = "public, max-age=86400"
+    resp.headers["Cache-Control"] = f"public, max-age={max_age}"
     return resp
+
+
+def response(target: str, fmt: str) -> Response:
+    mimetype = "image/svg+xml" if fmt == "svg" else "image/png"
+    return image_response(f"{fmt}:{target}", lambda: render(target, fmt), mimetype, 86400)

@@ -7,12 +7,11 @@ files are looked for (Debian: `apt-get install fonts-noto-cjk`). Without any, th
 its QR code and draws the text with Pillow's own font, which has no Chinese glyphs.
 """
 
-import hashlib
 import io
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Response, current_app, request
+from flask import Response, current_app
 from PIL import Image, ImageDraw, ImageFont
 
 from core import qr
@@ -93,12 +92,5 @@ def card(brand: str, title: str, lines: list[str], target: str, caption: str) ->
 
 
 def response(brand: str, title: str, lines: list[str], target: str, caption: str, filename: str) -> Response:
-    etag = hashlib.sha256("\n".join((brand, title, *lines, target, caption)).encode()).hexdigest()[:32]
-    if request.if_none_match.contains(etag):
-        resp = Response(status=304)
-    else:
-        resp = Response(card(brand, title, lines, target, caption), mimetype="image/png")
-        resp.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    resp.set_etag(etag)
-    resp.headers["Cache-Control"] = "public, max-age=3600"
-    return resp
+    key = "\n".join(("share", brand, title, *lines, target, caption))
+    return qr.image_response(key, lambda: card(brand, title, lines, target, caption), "image/png", 3600, filename)

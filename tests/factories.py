@@ -44,13 +44,12 @@ def child_data(**overrides) -> dict:
     return data
 
 
-def child_form(listed: bool = True, **overrides) -> dict:
+def child_form(**overrides) -> dict:
     """A child's file as the staff form posts it: the place as one choice of the managed list,
-    which is put on the list first unless `listed` is false."""
+    which is put on the list first."""
     data = child_data(**overrides)
     district, street, community = data.pop("district"), data.pop("street"), data.pop("community") or ""
-    if listed:
-        places.ensure_place(district, street, community)
+    places.ensure_place(district, street, community)
     data["place"] = f"{district}|{street}|{community}"
     data["birth_date"] = (
         data["birth_date"].isoformat() if hasattr(data["birth_date"], "isoformat") else data["birth_date"]
