@@ -65,6 +65,9 @@ def build(url: str, n_wishes: int, rate_limit: bool):
             "RATELIMIT_ENABLED": rate_limit,
             # The limit per address would refuse a benchmark that sends everything from one address.
             "CLAIM_RATE_LIMIT": "1000000 per minute",
+            # One sender stands for many donors, as in bench/run.py: no cap per person or address.
+            "CLAIM_MAX_ACTIVE_PER_CONTACT": 0,
+            "CLAIM_MAX_ACTIVE_PER_CLIENT": 0,
             "LOG_LEVEL": "WARNING",
             "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
             "UPLOAD_FOLDER": str(tmp / "uploads"),

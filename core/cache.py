@@ -184,8 +184,11 @@ _listeners: dict[tuple, _Listener] = {}
 
 
 def _listener(engine) -> _Listener:
-    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return _per_process(_listeners, engine, lambda: _Listener(url))
+    return _per_process(
+        _listeners,
+        engine,
+        lambda: _Listener(engine.url.set(drivername="postgresql").render_as_string(hide_password=False)),
+    )
 
 
 #: The models whose rows the public lists show; each feature names its own at start-up.
