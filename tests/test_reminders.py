@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import func, select
 
 from core.clock import clock_at, local_today, zone
@@ -99,6 +100,19 @@ def test_scheduler_settings_are_chosen_not_defaulted(app):
 
 
 # --- claim reminders --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hour", [1, 9, 23])
+def test_a_claim_made_at_any_hour_runs_to_the_end_of_its_due_day(runner, db, hour):
+    """The due-day reminder goes out in the morning of that day, whatever the hour of the claim."""
+    claimed_on = local_today() + timedelta(days=1)
+    with time_machine.travel(datetime.combine(claimed_on, time(hour, 30), tzinfo=zone())):
+        c, _token = claim(make_wish(needed_by=claimed_on + timedelta(days=60)), contact="early@example.org")
+    due = due_day(c)
+    assert due == claimed_on + timedelta(days=14)
+    assert c.due_at.astimezone(zone()).time() == time(23, 59, 59)
+    assert run(runner, "send-claim-reminders", at_local(due)).exit_code == 0
+    assert reminders_of(c) == [0]
 
 
 def test_each_reminder_is_sent_once_however_often_the_job_runs(runner, smtp, db):

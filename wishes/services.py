@@ -480,9 +480,13 @@ def check_claim_input(data: ClaimInput, wish: Wish) -> ClaimInput:
 
 
 def claim_due_at(wish: Wish):
-    """Hold days from now, capped by the end of the needed-by day, but never less than a day."""
+    """The end of the local day hold days from today, capped by the end of the needed-by day,
+    but never less than a day from now.
+
+    A donor reads the due date as a day ("deliver by 16 December") and has all of it: the
+    reminder of the due day, sent that morning, finds the claim still running."""
     now = utcnow()
-    hold = now + timedelta(days=current_app.config["CLAIM_HOLD_DAYS"])
+    hold = end_of_local_day(local_today() + timedelta(days=current_app.config["CLAIM_HOLD_DAYS"]))
     cap = end_of_local_day(wish.needed_by)
     return max(min(hold, cap), now + timedelta(days=1))
 
