@@ -3,12 +3,24 @@
 from sqlalchemy import func, select
 
 from core.models import AuditLog, Role
+from reconcile import worker
 from reconcile.models import ReconcileItem, ReconcileRun
 from tests.factories import login, make_fund, make_user
 from tests.test_reconcile_stripe import paid, stripe_balance  # noqa: F401 (a fixture)
 
 
-def test_run_resolve_close_and_export(client, db, stripe_balance):  # noqa: F811
+def finished(app, db) -> ReconcileRun:
+    """The latest run, once the worker carrying it out has ended."""
+    # The test shares the requests' session: it must not hold SQLite's write lock while the worker writes.
+    db.session.rollback()
+    run_id = db.session.scalar(select(func.max(ReconcileRun.id)))
+    db.session.rollback()
+    worker.wait(app, run_id)
+    db.session.rollback()
+    return db.session.get(ReconcileRun, run_id)
+
+
+def test_run_resolve_close_and_export(app, client, db, stripe_balance):  # noqa: F811
     fund = make_fund()
     fine = paid(5000, fund=fund)
     paid(3000, fund=fund)
@@ -20,7 +32,7 @@ def test_run_resolve_close_and_export(client, db, stripe_balance):  # noqa: F811
 
     started = client.post("/staff/reconcile/stripe", data={"since": "", "until": ""})
     assert started.status_code == 302
-    run = db.session.scalar(select(ReconcileRun))
+    run = finished(app, db)
     page = client.get(started.headers["Location"])
     assert page.status_code == 200
     assert page.text.count("data-item=") == 2 and 'data-kind="missing_there"' in page.text

@@ -105,6 +105,7 @@ def test_each_kind_of_difference_is_reported_and_exits_1(runner, stripe_balance,
         "amount_fen": 777,
         "difference_fen": 777,
         "donation": None,
+        "layer": "donation_charge",
     }
     mismatch = [i for i in out["items"] if i["kind"] == "amount_mismatch"][0]
     assert mismatch["donation"] == short.public_id
@@ -193,6 +194,7 @@ def test_refunds_are_compared_per_donation(runner, stripe_balance, db):
             "amount_fen": -6000,
             "difference_fen": -6000,
             "donation": unrecorded.public_id,
+            "layer": "donation_charge",
         }
     ]
 
