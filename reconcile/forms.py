@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, HiddenField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.forms import YuanField
@@ -33,7 +34,10 @@ class CorrectionForm(FlaskForm):
     asset = SelectField(_l("Account to correct"))
     direction = RadioField(
         _l("The correction"),
-        choices=[("in", _l("adds the amount to that account")), ("out", _l("takes the amount out of that account"))],
+        choices=[
+            SelectChoice("in", _l("adds the amount to that account")),
+            SelectChoice("out", _l("takes the amount out of that account")),
+        ],
         validators=[DataRequired()],
     )
     amount = YuanField(_l("Amount (yuan)"), validators=[DataRequired()])

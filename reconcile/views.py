@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from core.auth import roles_required
 from core.database import read_only
@@ -399,9 +400,11 @@ def _refused(item, message: str):
 
 
 def _correction_choices(form: CorrectionForm) -> None:
-    form.fund.choices = [(0, _("Choose a fund"))] + [(fund.id, fund.name) for fund in list_funds(active_only=True)]
-    form.asset.choices = [(code, str(ACCOUNT_LABELS[code])) for code in fund_services.CORRECTABLE_ASSETS]
-    form.counter.choices = [(code, str(ACCOUNT_LABELS[code])) for code in fund_services.CORRECTION_COUNTERS]
+    form.fund.choices = [SelectChoice(0, _("Choose a fund"))] + [
+        SelectChoice(fund.id, fund.name) for fund in list_funds(active_only=True)
+    ]
+    form.asset.choices = [SelectChoice(code, ACCOUNT_LABELS[code]) for code in fund_services.CORRECTABLE_ASSETS]
+    form.counter.choices = [SelectChoice(code, ACCOUNT_LABELS[code]) for code in fund_services.CORRECTION_COUNTERS]
 
 
 @bp.route("/items/<int:item_id>/journal", methods=["GET", "POST"])

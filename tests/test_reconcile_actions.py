@@ -1,0 +1,337 @@
+"""The inbox's actions beyond a note: a correcting journal posted through the funds ledger service, and a
+row or line that names no donation linked to the donation it belongs to."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from core.clock import local_today
+from core.extensions import db as _db
+from core.models import AuditLog, Role
+from funds import donations
+from funds.ledger import balance_of, figures
+from funds.models import Account, Entry, Journal
+from reconcile import bank
+from reconcile.models import BankMatch, ReconcileItem, ReconcileRun
+from tests.factories import login, make_fund, make_user
+from tests.payment_helpers import pending_donation
+from tests.test_reconcile_stripe import paid, parsed, run, stripe_balance  # noqa: F401 (a fixture)
+
+
+def items(run_id: int, kind: str | None = None) -> list[ReconcileItem]:
+    query = select(ReconcileItem).where(ReconcileItem.run_id == run_id).order_by(ReconcileItem.id)
+    if kind:
+        query = query.where(ReconcileItem.kind == kind)
+    return list(_db.session.scalars(query))
+
+
+def count(db, model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def mismatch_run(runner, stripe_balance, db, fund):  # noqa: F811
+    gift = paid(5000, fund=fund)
+    stripe_balance.charge(gift, amount=4999, fee=170)
+    out = parsed(run(runner))
+    [item] = items(out["run"], "amount_mismatch")
+    return gift, item
+
+
+# --- a correcting journal ------------------------------------------------------------------------
+
+
+def test_a_correcting_journal_is_prefilled_posted_shown_and_not_reported_again(
+    app,
+    client,
+    runner,
+    stripe_balance,  # noqa: F811
+    db,
+):
+    fund = make_fund()
+    gift, item = mismatch_run(runner, stripe_balance, db, fund)
+    admin = make_user(Role.FUND_ADMIN)
+    login(client, admin)
+    page = client.get(f"/staff/reconcile/{item.run_id}")
+    assert f"/staff/reconcile/items/{item.id}/journal" in page.text
+
+    form = client.get(f"/staff/reconcile/items/{item.id}/journal")
+    assert form.status_code == 200
+    # The item's exact difference, on the fund of the gift: one fen out of the Stripe balance.
+    assert 'value="0.01"' in form.text
+    assert f'<option selected value="{fund.id}">' in form.text
+    assert '<option selected value="asset:stripe">' in form.text
+    assert '<option selected value="income:donations">' in form.text
+    assert 'value="out" checked' in form.text or 'checked id="direction-1"' in form.text
+
+    before = balance_of(fund.id)
+    posted = client.post(
+        f"/staff/reconcile/items/{item.id}/journal",
+        data={
+            "fund": fund.id,
+            "asset": "asset:stripe",
+            "direction": "out",
+            "amount": "0.01",
+            "counter": "income:donations",
+            "note": "Stripe 少收 1 分，按 Stripe 更正",
+        },
+    )
+    assert posted.status_code == 302
+    db.session.rollback()
+    done = db.session.get(ReconcileItem, item.id)
+    assert done.status == "resolved" and done.journal_id is not None
+    lines = dict(
+        db.session.execute(
+            select(Account.code, Entry.amount_fen)
+            .join(Entry, Entry.account_id == Account.id)
+            .where(Entry.journal_id == done.journal_id)
+        ).all()
+    )
+    assert lines == {"asset:stripe": -1, "income:donations": 1}
+    journal = db.session.get(Journal, done.journal_id)
+    assert journal.fund_id == fund.id and "Stripe 少收 1 分" in journal.memo
+    assert balance_of(fund.id) == before - 1
+    actions = set(db.session.scalars(select(AuditLog.action)))
+    assert {"ledger.correction_posted", "reconcile.item_resolved"} <= actions
+    shown = client.get(f"/staff/reconcile/{item.run_id}")
+    assert f'data-journal="{done.journal_id}"' in shown.text
+    assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+    export = client.get(f"/staff/reconcile/{item.run_id}/items.csv").text
+    assert str(done.journal_id) in export.splitlines()[1]
+
+    # The next run finds the same difference on the same row: answered already, not reported again.
+    again = run(runner)
+    assert again.exit_code == 0 and parsed(again)["items"] == []
+    # The same item cannot be corrected twice.
+    twice = client.post(
+        f"/staff/reconcile/items/{item.id}/journal",
+        data={
+            "fund": fund.id,
+            "asset": "asset:stripe",
+            "direction": "out",
+            "amount": "0.01",
+            "counter": "income:donations",
+            "note": "again",
+        },
+    )
+    assert twice.status_code == 302
+    db.session.rollback()
+    assert count(db, Journal, Journal.source_key.like("correction:%")) == 1
+
+
+def test_a_correction_never_takes_a_fund_below_zero_and_bad_input_writes_nothing(
+    client,
+    runner,
+    stripe_balance,  # noqa: F811
+    db,
+):
+    fund = make_fund()
+    _gift, item = mismatch_run(runner, stripe_balance, db, fund)
+    login(client, make_user(Role.FUND_ADMIN))
+    have = balance_of(fund.id)
+    good = {
+        "fund": fund.id,
+        "asset": "asset:stripe",
+        "direction": "out",
+        "amount": "0.01",
+        "counter": "income:donations",
+        "note": "更正",
+    }
+    for change, message in (
+        ({"amount": f"{(have + 1) / 100:.2f}"}, "would leave it below zero"),
+        ({"note": ""}, None),
+        ({"amount": "-3"}, None),
+        ({"amount": "abc"}, None),
+        ({"fund": 0}, None),
+        ({"counter": "asset:stripe"}, None),
+        ({"asset": "expense:fees"}, None),
+    ):
+        refused = client.post(f"/staff/reconcile/items/{item.id}/journal?lang=en", data={**good, **change})
+        assert refused.status_code == 422, change
+        if message:
+            assert message in refused.text
+        db.session.rollback()
+        assert count(db, Journal, Journal.source_key.like("correction:%")) == 0
+        assert db.session.get(ReconcileItem, item.id).status == "open"
+    assert balance_of(fund.id) == have
+
+
+def test_only_a_fund_admin_corrects_an_open_item_of_an_open_run(client, runner, stripe_balance, db):  # noqa: F811
+    fund = make_fund()
+    _gift, item = mismatch_run(runner, stripe_balance, db, fund)
+    data = {
+        "fund": fund.id,
+        "asset": "asset:stripe",
+        "direction": "out",
+        "amount": "0.01",
+        "counter": "income:donations",
+        "note": "更正",
+    }
+    assert client.post(f"/staff/reconcile/items/{item.id}/journal", data=data).status_code in (302, 401)
+    login(client, make_user(Role.CASEWORKER, email="cw@example.org"))
+    assert client.post(f"/staff/reconcile/items/{item.id}/journal", data=data).status_code == 403
+    client.get("/logout")
+    admin = make_user(Role.FUND_ADMIN)
+    login(client, admin)
+    client.post(f"/staff/reconcile/items/{item.id}/resolve", data={"note": "已核实"})
+    # Resolved with a note: no journal any more.
+    page = client.post(f"/staff/reconcile/items/{item.id}/journal", data=data)
+    assert page.status_code == 302
+    client.post(f"/staff/reconcile/{item.run_id}/close")
+    db.session.rollback()
+    assert db.session.get(ReconcileRun, item.run_id).status == "closed"
+    closed = client.get(f"/staff/reconcile/items/{item.id}/journal")
+    assert closed.status_code == 302
+    db.session.rollback()
+    assert count(db, Journal, Journal.source_key.like("correction:%")) == 0
+
+
+# --- a link to a donation: Stripe ---------------------------------------------------------------
+
+
+def test_a_stripe_row_naming_no_donation_is_linked_and_the_next_run_matches_it(
+    client,
+    runner,
+    stripe_balance,  # noqa: F811
+    db,
+):
+    fund = make_fund()
+    lost = pending_donation(777, fund=fund)
+    # The payment was recorded without Stripe's ids (the event carried none).
+    donations.succeed(lost, "stripe")
+    other = paid(777, fund=fund)
+    wrong_amount = paid(780, fund=fund)
+    transfer = donations.record_offline(
+        make_user(Role.FUND_ADMIN, email="a2@example.org"),
+        donations.Target(fund),
+        777,
+        donations.DonorInput(name="陈女士", contact="13800002222"),
+        "bank_transfer",
+        "REF-777",
+    )
+    db.session.commit()
+    for gift in (other, wrong_amount):
+        stripe_balance.charge(gift, fee=26)
+    stripe_balance.add("charge", 777, 26, source={"id": "ch_lost", "object": "charge", "payment_intent": "pi_lost"})
+    out = parsed(run(runner))
+    [item] = items(out["run"], "missing_here")
+    assert item.external_ref == "ch_lost"
+    assert {i["kind"] for i in out["items"]} == {"missing_here", "missing_there"}
+
+    admin = make_user(Role.FUND_ADMIN)
+    login(client, admin)
+    page = client.get(f"/staff/reconcile/items/{item.id}/link")
+    assert page.status_code == 200
+    rows = page.text
+    # Every online donation of the amount is listed; the one paid through another payment is refused.
+    assert f'data-donation="{lost.public_id}"' in rows and f'data-donation="{other.public_id}"' in rows
+    assert "another Stripe payment" in client.get(f"/staff/reconcile/items/{item.id}/link?lang=en").text
+    assert f'data-donation="{transfer.public_id}"' not in rows
+    by_amount = client.get(f"/staff/reconcile/items/{item.id}/link?q=7.80")
+    assert "0.03" in by_amount.text  # the difference is said
+    by_receipt = client.get(f"/staff/reconcile/items/{item.id}/link?q={lost.receipt_no}")
+    assert by_receipt.text.count("data-donation=") == 1
+
+    for refused in (other, wrong_amount, transfer):
+        answer = client.post(
+            f"/staff/reconcile/items/{item.id}/link", data={"donation": refused.public_id, "note": "是这笔"}
+        )
+        assert answer.status_code == 422
+    no_note = client.post(f"/staff/reconcile/items/{item.id}/link", data={"donation": lost.public_id, "note": ""})
+    assert no_note.status_code == 422
+    db.session.rollback()
+    assert db.session.get(ReconcileItem, item.id).status == "open"
+
+    linked = client.post(
+        f"/staff/reconcile/items/{item.id}/link", data={"donation": lost.public_id, "note": "Webhook 未带付款编号"}
+    )
+    assert linked.status_code == 302
+    db.session.rollback()
+    done = db.session.get(ReconcileItem, item.id)
+    assert done.status == "resolved" and done.linked_donation_id == lost.id
+    assert f'data-linked="{lost.public_id}"' in client.get(f"/staff/reconcile/{item.run_id}").text
+    audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "reconcile.item_resolved"))
+    assert audit.after["how"] == "linked" and audit.actor_id == admin.id
+
+    # The next run finds the donation through the link: the charge is matched, nothing is missing.
+    again = parsed(run(runner))
+    assert again["items"] == [] and again["matched"] == 3
+    assert figures()[fund.id].fees_fen == 3 * 26
+
+
+# --- a link to a donation: the bank -------------------------------------------------------------
+
+
+def statement(lines: list[tuple[str, str, str, str]]) -> bytes:
+    body = "日期,金额,对方户名,附言\n" + "".join(f"{d},{a},{c},{r}\n" for d, a, c, r in lines)
+    return body.encode("utf-8")
+
+
+MAPPING = {"date": 0, "amount": 1, "counterparty": 2, "reference": 3}
+
+
+def test_a_bank_line_is_linked_settles_the_donation_and_the_next_statement_does_not_report_it(client, db):
+    fund = make_fund()
+    admin = make_user(Role.FUND_ADMIN)
+    early = local_today() - timedelta(days=20)
+    gift = donations.record_offline(
+        admin,
+        donations.Target(fund),
+        50_000,
+        donations.DonorInput(name="周先生", contact="13800004444"),
+        "bank_transfer",
+        "WXY-BR-000999",
+        received_on=early,
+    )
+    taken = donations.record_offline(
+        admin,
+        donations.Target(fund),
+        50_000,
+        donations.DonorInput(name="李女士", contact="13800005555"),
+        "bank_transfer",
+        "WXY-BR-000888",
+        received_on=early,
+    )
+    db.session.commit()
+    day = local_today().isoformat()
+    # The transfer reached the bank weeks later, without the reference: nothing ties it to the gift.
+    _statement, first = bank.import_statement(
+        admin,
+        "a.csv",
+        statement([(day, "500.00", "周先生", "捐款"), (early.isoformat(), "500.00", "李女士", "WXY-BR-000888")]),
+        MAPPING,
+    )
+    db.session.commit()
+    [item] = items(first.id, "missing_here")
+    assert item.layer == "bank" and item.bank_line_id is not None
+
+    login(client, admin)
+    page = client.get(f"/staff/reconcile/items/{item.id}/link?q=WXY-BR-000999")
+    assert f'data-donation="{gift.public_id}"' in page.text
+    settled = client.post(
+        f"/staff/reconcile/items/{item.id}/link?lang=en", data={"donation": taken.public_id, "note": "是李女士的"}
+    )
+    assert settled.status_code == 422
+    assert "A bank line settled this donation already." in settled.text
+    linked = client.post(
+        f"/staff/reconcile/items/{item.id}/link", data={"donation": gift.public_id, "note": "周先生电话确认"}
+    )
+    assert linked.status_code == 302
+    db.session.rollback()
+    assert count(db, BankMatch, BankMatch.entry_key == f"donation:{gift.id}") == 1
+
+    # A statement covering the day the gift was recorded does not report it as missing any more.
+    _statement, second = bank.import_statement(
+        admin, "b.csv", statement([(early.isoformat(), "12.00", "银行", "手续费")]), MAPPING
+    )
+    db.session.commit()
+    assert {i.entry_key for i in items(second.id, "missing_there")} == set()
+
+
+def test_a_link_is_refused_for_an_item_that_names_a_donation_or_money_out(client, runner, stripe_balance, db):  # noqa: F811
+    fund = make_fund()
+    _gift, item = mismatch_run(runner, stripe_balance, db, fund)
+    login(client, make_user(Role.FUND_ADMIN))
+    assert client.get(f"/staff/reconcile/items/{item.id}/link").status_code == 302
+    assert client.post(f"/staff/reconcile/items/{item.id}/link", data={"donation": "x", "note": "y"}).status_code == 302
+    db.session.rollback()
+    assert db.session.get(ReconcileItem, item.id).status == "open"
