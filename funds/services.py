@@ -293,14 +293,13 @@ def post_correcting_journal(
     counter: str,
     amount_fen,
     memo: str,
-    source_key: str,
-    *,
-    donation_id: int | None = None,
+    source: str,
 ) -> Journal:
     """Correct the ledger with a new balanced journal: `amount_fen` into `asset` (negative: out of
     it), the same the other way on `counter`. Nothing posted is ever edited.
 
-    Once per source key (a second post is refused, not doubled). A fund never goes below zero:
+    Once per source (the journal's key is `correction:<source>`; a second post is refused, not
+    doubled). It names no donation: a donation's journals say what the donation itself did. A fund never goes below zero:
     the fund's row is locked (`SELECT … FOR UPDATE` on PostgreSQL; SQLite writers queue for the
     write lock) before its balance is read, as a disbursement does.
     """
@@ -337,7 +336,7 @@ def post_correcting_journal(
             }
         )
     journal, new = ledger.post(
-        source_key, fund.id, [(asset, amount_fen), (counter, -amount_fen)], memo, actor, donation_id=donation_id
+        ledger.CORRECTION + source, fund.id, [(asset, amount_fen), (counter, -amount_fen)], memo, actor
     )
     if not new:
         raise Conflict(_("This correction was posted already."))

@@ -138,7 +138,7 @@ def post_correction(
         note=note,
     )
     journal = fund_services.post_correcting_journal(
-        actor, fund, asset, counter, amount_fen, memo, f"correction:reconcile-item:{item.id}"
+        actor, fund, asset, counter, amount_fen, memo, f"reconcile-item:{item.id}"
     )
     item.journal_id = journal.id
     _resolve(item, actor, note, "journal", journal=journal.id, amount_fen=amount_fen, asset=asset, counter=counter)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from core.clock import local_today
 from core.extensions import db as _db
 from core.models import AuditLog, Role
-from funds import donations
+from funds import donations, statements
 from funds.ledger import balance_of, figures
 from funds.models import Account, Entry, Journal
 from reconcile import bank
@@ -95,6 +95,10 @@ def test_a_correcting_journal_is_prefilled_posted_shown_and_not_reported_again(
     shown = client.get(f"/staff/reconcile/{item.run_id}")
     assert f'data-journal="{done.journal_id}"' in shown.text
     assert runner.invoke(args=["ledger", "check"]).exit_code == 0
+    with app.test_request_context("/?lang=en"):
+        made = statements.build(db.session.get(type(fund), fund.id))
+        assert made.movements[-1].what == "Correction" and made.movements[-1].out_fen == 1
+        assert made.closing_fen == balance_of(fund.id)
     export = client.get(f"/staff/reconcile/{item.run_id}/items.csv").text
     assert str(done.journal_id) in export.splitlines()[1]
 
