@@ -64,7 +64,7 @@ ACCOUNT_LABELS = {
     "asset:stripe": _l("Stripe balance"),
     "asset:bank": _l("Bank account"),
     "asset:cash": _l("Cash"),
-    "income:donations": _l("Donations"),
+    "income:donations": _l("Donation income"),
     "income:refunds": _l("Refunds to donors"),
     "income:disputes": _l("Disputed payments"),
     "expense:fees": _l("Processor fees"),
