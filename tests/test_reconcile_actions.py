@@ -3,6 +3,7 @@ row or line that names no donation linked to the donation it belongs to."""
 
 from datetime import timedelta
 
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from core.clock import local_today
@@ -95,7 +96,7 @@ def test_a_correcting_journal_is_prefilled_posted_shown_and_not_reported_again(
     shown = client.get(f"/staff/reconcile/{item.run_id}")
     assert f'data-journal="{done.journal_id}"' in shown.text
     assert runner.invoke(args=["ledger", "check"]).exit_code == 0
-    with app.test_request_context("/?lang=en"):
+    with app.test_request_context("/"), force_locale("en"):
         made = statements.build(db.session.get(type(fund), fund.id))
         assert made.movements[-1].what == "Correction" and made.movements[-1].out_fen == 1
         assert made.closing_fen == balance_of(fund.id)
