@@ -1,10 +1,15 @@
 """Reconciliation runs: read Stripe's balance for a period, post its fees and payouts, compare, keep the items.
 
-A run reads every balance transaction of the period through the one Stripe door
-(payments.balance), posts each processor fee once (keyed by the balance transaction), moves
-each payout's money from the Stripe balance to the bank account fund by fund, compares the
-rest with the ledger (reconcile.matching) and stores what differs as open items. Nothing is
-adjusted by itself. The caller commits.
+A run first reads everything it needs from Stripe through the one door (payments.balance):
+every balance transaction of the period, then each payout's own rows. Only then does it
+write: each processor fee posted once (keyed by the balance transaction), the donations
+compared with the charges (layer one, reconcile.matching), each payout compared with its
+rows and, when they all belong to funds and add up, its money moved from the Stripe balance
+to the bank account fund by fund (layer two, reconcile.payouts), and what differs kept as
+open items with their layer. Nothing is adjusted by itself. The caller commits.
+
+From the web a run is started as `running` and carried out by a worker thread
+(reconcile.worker), which commits its progress page by page; the command runs it at once.
 """
 
 from collections import defaultdict
