@@ -321,10 +321,7 @@ def stale_after() -> timedelta:
 def is_stale(run: ReconcileRun, now: datetime | None = None) -> bool:
     if run.status != RunStatus.RUNNING:
         return False
-    beat = run.heartbeat_at or run.started_at
-    if beat.tzinfo is None:
-        beat = beat.replace(tzinfo=UTC)
-    return (now or utcnow()) - beat > stale_after()
+    return (now or utcnow()) - _aware(run.heartbeat_at or run.started_at) > stale_after()
 
 
 def shown_status(run: ReconcileRun) -> str:
@@ -430,12 +427,12 @@ def fail_run(run_id: int, reason: str) -> None:
 
 def progress_of(run: ReconcileRun) -> dict:
     """What the run page's progress display shows, as the status endpoint sends it."""
-    now = utcnow()
-    started = run.started_at if run.started_at.tzinfo else run.started_at.replace(tzinfo=UTC)
-    ended = run.finished_at or (None if run.status == RunStatus.RUNNING else now)
-    if ended is not None and ended.tzinfo is None:
-        ended = ended.replace(tzinfo=UTC)
     status = shown_status(run)
+    if run.status == RunStatus.RUNNING:
+        # A dead run's time stopped at its last heartbeat.
+        ended = utcnow() if status == RunStatus.RUNNING else (run.heartbeat_at or run.started_at)
+    else:
+        ended = run.finished_at or run.started_at
     failure = run.failure
     if status == RunStatus.FAILED and not failure:
         failure = _("The process carrying out the run stopped before it ended.")
@@ -444,9 +441,13 @@ def progress_of(run: ReconcileRun) -> dict:
         "status": str(status),
         "pages": run.pages,
         "rows": run.fetched,
-        "elapsed_seconds": int(((ended or now) - started).total_seconds()),
+        "elapsed_seconds": max(0, int((_aware(ended) - _aware(run.started_at)).total_seconds())),
         "failure": failure,
     }
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def open_items(run: ReconcileRun) -> list[ReconcileItem]:

@@ -1,20 +1,24 @@
 """The inbox's actions beyond a note: a correcting journal posted through the funds ledger service, and a
 row or line that names no donation linked to the donation it belongs to."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import requests
 from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from core.clock import local_today
 from core.extensions import db as _db
 from core.models import AuditLog, Role
-from funds import donations, statements
+from funds import disbursements, donations, statements
 from funds.ledger import balance_of, figures
 from funds.models import Account, Entry, Journal
 from reconcile import bank
 from reconcile.models import BankMatch, ReconcileItem, ReconcileRun
-from tests.factories import login, make_fund, make_user
+from tests.factories import PASSWORD, login, make_fund, make_user
+from tests.helpers import fast_passwords  # noqa: F401 (an autouse fixture)
 from tests.payment_helpers import pending_donation
 from tests.test_reconcile_stripe import paid, parsed, run, stripe_balance  # noqa: F401 (a fixture)
 
@@ -340,3 +344,120 @@ def test_a_link_is_refused_for_an_item_that_names_a_donation_or_money_out(client
     assert client.post(f"/staff/reconcile/items/{item.id}/link", data={"donation": "x", "note": "y"}).status_code == 302
     db.session.rollback()
     assert db.session.get(ReconcileItem, item.id).status == "open"
+
+
+# --- at the same moment, over real HTTP --------------------------------------------------------
+
+
+def _signed_in(live_server, users) -> list[requests.Session]:
+    sessions = []
+    for user in users:
+        session = requests.Session()
+        answer = session.post(
+            f"{live_server.url}/login", data={"email": user.email, "password": PASSWORD}, allow_redirects=False
+        )
+        assert answer.status_code == 302
+        sessions.append(session)
+    return sessions
+
+
+def _at_once(calls) -> list:
+    start = threading.Event()
+
+    def call(fn):
+        start.wait()
+        return fn()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(call, fn) for fn in calls]
+        start.set()
+        return [f.result() for f in futures]
+
+
+def test_corrections_at_the_same_moment_never_take_a_fund_below_zero(live_server, db):
+    fund = make_fund()
+    admins = [make_user(Role.FUND_ADMIN) for _ in range(4)]
+    gifts = [
+        donations.record_offline(
+            admins[0],
+            donations.Target(fund),
+            6_000,
+            donations.DonorInput(name="周先生", contact="13800004444"),
+            "bank_transfer",
+            f"WXY-BR-00100{n}",
+        )
+        for n in range(4)
+    ]
+    disbursements.request(admins[0], fund, disbursements.DisbursementInput("supplier", 10_000, "文具店", "铅笔"))
+    db.session.commit()
+    assert balance_of(fund.id) == 14_000
+    # The statement holds none of the four transfers: each is missing there, 60 yuan too many in the ledger.
+    _statement, run_ = bank.import_statement(
+        admins[0], "c.csv", statement([(local_today().isoformat(), "12.00", "银行", "利息")]), MAPPING
+    )
+    db.session.commit()
+    found = [i.id for i in items(run_.id, "missing_there") if i.entry_key and i.entry_key.startswith("donation:")]
+    assert len(found) == len(gifts)
+    sessions = _signed_in(live_server, admins)
+    body = {
+        "fund": fund.id,
+        "asset": "asset:bank",
+        "direction": "out",
+        "amount": "60.00",
+        "counter": "income:donations",
+        "note": "转账未到账，冲回",
+    }
+    results = _at_once(
+        [
+            lambda s=s, i=i: s.post(
+                f"{live_server.url}/staff/reconcile/items/{i}/journal", data=body, allow_redirects=False
+            )
+            for s, i in zip(sessions, found, strict=True)
+        ]
+    )
+
+    assert sorted(r.status_code for r in results) == [302, 302, 422, 422]
+    db.session.rollback()
+    assert balance_of(fund.id) == 2_000
+    assert count(db, Journal, Journal.source_key.like("correction:%")) == 2
+    assert sum(db.session.get(ReconcileItem, i).status == "resolved" for i in found) == 2
+
+
+def test_two_lines_linked_to_one_donation_at_the_same_moment_settle_it_once(live_server, db):
+    fund = make_fund()
+    admins = [make_user(Role.FUND_ADMIN) for _ in range(2)]
+    early = local_today() - timedelta(days=20)
+    gift = donations.record_offline(
+        admins[0],
+        donations.Target(fund),
+        50_000,
+        donations.DonorInput(name="周先生", contact="13800004444"),
+        "bank_transfer",
+        "WXY-BR-000999",
+        received_on=early,
+    )
+    db.session.commit()
+    day = local_today().isoformat()
+    _statement, run_ = bank.import_statement(
+        admins[0], "d.csv", statement([(day, "500.00", "周先生", "捐款"), (day, "500.00", "周太太", "捐款")]), MAPPING
+    )
+    db.session.commit()
+    lines = items(run_.id, "missing_here")
+    assert len(lines) == 2
+    public_id, ids = gift.public_id, [line.id for line in lines]
+    sessions = _signed_in(live_server, admins)
+    results = _at_once(
+        [
+            lambda s=s, i=i: s.post(
+                f"{live_server.url}/staff/reconcile/items/{i}/link",
+                data={"donation": public_id, "note": "电话确认"},
+                allow_redirects=False,
+            )
+            for s, i in zip(sessions, ids, strict=True)
+        ]
+    )
+
+    assert sorted(r.status_code for r in results) == [302, 422]
+    db.session.rollback()
+    assert count(db, BankMatch, BankMatch.entry_key == f"donation:{gift.id}") == 1
+    assert count(db, ReconcileItem, ReconcileItem.linked_donation_id == gift.id) == 1
