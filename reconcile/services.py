@@ -330,12 +330,14 @@ def shown_status(run: ReconcileRun) -> str:
 
 
 def _fail_stale_runs() -> None:
-    cutoff = utcnow() - stale_after()
     for run in db.session.scalars(
         select(ReconcileRun).where(ReconcileRun.status == RunStatus.RUNNING).with_for_update()
     ):
         if is_stale(run):
-            _mark_failed(run, _("The process carrying out the run stopped before it ended."), cutoff)
+            # It ended, as far as anyone knows, at its last heartbeat.
+            _mark_failed(
+                run, _("The process carrying out the run stopped before it ended."), run.heartbeat_at or run.started_at
+            )
 
 
 def _mark_failed(run: ReconcileRun, reason: str, at: datetime | None = None) -> None:

@@ -21,6 +21,8 @@ def test_a_stripe_run_shows_its_progress_then_its_results(new_context, browser_a
     fund = make_fund()
     admin = make_user(Role.FUND_ADMIN, email="fund.progress@example.org", name="钱会计")
     gifts = [paid(1000 + n, fund=fund) for n in range(130)]
+    with reading(db):
+        fund_id = fund.id
     with (
         FakeStripeBalance() as fake,
         configured(browser_app, STRIPE_SECRET_KEY="sk_test_fake", STRIPE_API_BASE=fake.url),
@@ -48,6 +50,22 @@ def test_a_stripe_run_shows_its_progress_then_its_results(new_context, browser_a
         expect(progress).to_have_count(0)
         expect(page.locator("tr[data-kind=missing_here]")).to_have_attribute("data-layer", "donation_charge")
         expect(page.locator("dd.matched")).to_have_text("130")
+        assert_no_horizontal_scroll(page)
+
+        # The stranger's charge is answered with a correcting journal, prefilled from its difference.
+        stranger = page.locator("tr[data-kind=missing_here][data-status=open]")
+        stranger.locator("a[href$='/journal']").click()
+        page.wait_for_url("**/journal")
+        expect(page.locator("#amount")).to_have_value("7.77")
+        expect(page.locator("#asset")).to_have_value("asset:stripe")
+        expect(page.locator("#counter")).to_have_value("income:donations")
+        assert_no_horizontal_scroll(page)
+        page.select_option("#fund", str(fund_id))
+        page.locator("#note").fill("未记录的线上捐赠，按 Stripe 入账")
+        page.locator("form.correction button[type=submit]").click()
+        page.wait_for_url("**/staff/reconcile/*")
+        expect(page.locator("tr[data-kind=missing_here][data-status=resolved] .item-journal")).to_be_visible()
+        expect(page.locator("form[action$='/close'] button")).to_be_visible()
         with reading(db) as session:
             run_id = int(page.url.rstrip("/").split("/")[-1].split("?")[0])
             worker.wait(browser_app, run_id)
