@@ -88,6 +88,9 @@ class Config:
     DONATION_MIN_FEN = _int("DONATION_MIN_FEN", 100)
     #: A disbursement above this many fen waits for a second fund administrator's approval.
     DISBURSEMENT_APPROVAL_FEN = _int("DISBURSEMENT_APPROVAL_FEN", 200_000)
+    #: A Stripe reconciliation run in the background whose heartbeat is older than this many seconds
+    #: lost its process: it is shown as failed and no longer blocks the next run.
+    RECONCILE_STALE_SECONDS = _int("RECONCILE_STALE_SECONDS", 300)
     DONATION_MAX_FEN = _int("DONATION_MAX_FEN", 5_000_000)
     #: A wish's estimated cost may not exceed this (fen); 10,000 yuan.
     WISH_MAX_AMOUNT_FEN = _int("WISH_MAX_AMOUNT_FEN", 1_000_000)

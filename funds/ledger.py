@@ -34,6 +34,8 @@ ACCOUNTS = {
 
 #: The expense account of the payment processor's fees: reported apart from what was spent.
 FEES = "expense:fees"
+#: Source keys of correcting journals (funds.services.post_correcting_journal) start with this.
+CORRECTION = "correction:"
 
 
 class LedgerError(Exception):

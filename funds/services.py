@@ -1,4 +1,5 @@
-"""Administering funds, projects and campaigns: creating, editing, closing and importing them.
+"""Administering funds, projects and campaigns: creating, editing, closing and importing them;
+correcting the ledger with a journal of its own.
 
 Each function checks its input, flushes and leaves an audit row; the caller commits.
 """
@@ -11,11 +12,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core import audit
-from core.errors import InvalidTransition, ValidationError
+from core.errors import Conflict, Forbidden, InvalidTransition, ValidationError
 from core.extensions import db
-from core.models import User
-from core.money import MoneyError, is_whole, parse_yuan
-from funds.models import Campaign, CampaignKind, Fund, Project, ProjectStatus
+from core.models import Role, User
+from core.money import MoneyError, fen_to_yuan_str, is_whole, parse_yuan
+from funds import ledger
+from funds.models import Campaign, CampaignKind, Fund, Journal, Project, ProjectStatus
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 #: Above this a goal is surely a typo (ten million yuan).
@@ -259,3 +261,90 @@ def create_campaign(actor: User, data: CampaignInput) -> Campaign:
     db.session.flush()
     audit.record("campaign.created", campaign, actor, after={"slug": slug, "kind": data.kind, "fund": fund.slug})
     return campaign
+
+
+# --- correcting journals -------------------------------------------------------------------------
+
+#: Accounts whose money a correction brings in line with an outside record (Stripe, the bank, the till).
+CORRECTABLE_ASSETS = ("asset:stripe", "asset:bank", "asset:cash")
+#: What the other side of a correction may be: the account the difference belongs to.
+CORRECTION_COUNTERS = (
+    "income:donations",
+    "income:refunds",
+    "income:disputes",
+    "expense:fees",
+    "expense:disbursements",
+    "asset:stripe",
+    "asset:bank",
+    "asset:cash",
+)
+#: Above this a correction is surely a typo (one million yuan).
+MAX_CORRECTION_FEN = 100_000_000
+
+
+def _lock_fund(fund_id: int) -> None:
+    db.session.execute(select(Fund.id).where(Fund.id == fund_id).with_for_update())
+
+
+def post_correcting_journal(
+    actor: User,
+    fund: Fund | None,
+    asset: str,
+    counter: str,
+    amount_fen,
+    memo: str,
+    source: str,
+) -> Journal:
+    """Correct the ledger with a new balanced journal: `amount_fen` into `asset` (negative: out of
+    it), the same the other way on `counter`. Nothing posted is ever edited.
+
+    Once per source (the journal's key is `correction:<source>`; a second post is refused, not
+    doubled). It names no donation: a donation's journals say what the donation itself did. A fund never goes below zero:
+    the fund's row is locked (`SELECT … FOR UPDATE` on PostgreSQL; SQLite writers queue for the
+    write lock) before its balance is read, as a disbursement does.
+    """
+    if not isinstance(actor, User) or not actor.has_role(Role.FUND_ADMIN):
+        raise Forbidden(_("Only a fund administrator may correct the ledger."))
+    fields: dict = {}
+    if fund is None:
+        fields["fund"] = _("Choose the fund the correction belongs to.")
+    if asset not in CORRECTABLE_ASSETS:
+        fields["asset"] = _("Choose the account to correct.")
+    if counter not in CORRECTION_COUNTERS or counter == asset:
+        fields["counter"] = _("Choose the other account, not the one corrected.")
+    if not is_whole(amount_fen) or amount_fen == 0 or abs(amount_fen) > MAX_CORRECTION_FEN:
+        fields["amount"] = _(
+            "The amount must be more than 0 and at most %(n)s yuan.", n=f"{MAX_CORRECTION_FEN // 100:,}"
+        )
+    memo = (memo or "").strip()
+    if not memo:
+        fields["note"] = _("Say what the correction is for.")
+    if fields:
+        raise ValidationError(fields=fields)
+    _lock_fund(fund.id)
+    # Read after the lock: whatever another payment took is gone from this balance.
+    balance = ledger.balance_of(fund.id)
+    change = amount_fen + (-amount_fen if counter.startswith("asset:") else 0)
+    if balance + change < 0:
+        raise ValidationError(
+            fields={
+                "amount": _(
+                    "The fund holds %(have)s yuan: taking %(want)s yuan would leave it below zero.",
+                    have=fen_to_yuan_str(balance),
+                    want=fen_to_yuan_str(-change),
+                )
+            }
+        )
+    journal, new = ledger.post(
+        ledger.CORRECTION + source, fund.id, [(asset, amount_fen), (counter, -amount_fen)], memo, actor
+    )
+    if not new:
+        raise Conflict(_("This correction was posted already."))
+    audit.record(
+        "ledger.correction_posted",
+        journal,
+        actor,
+        after={"fund": fund.slug, "asset": asset, "counter": counter, "amount_fen": amount_fen},
+        note=memo,
+    )
+    return journal

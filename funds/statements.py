@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from core.extensions import db
 from core.money import fen_to_yuan_str
+from funds import ledger
 from funds.models import (
     CHANNEL_LABELS,
     DISBURSEMENT_KIND_LABELS,
@@ -158,7 +159,9 @@ def build(fund: Fund, since: date | None = None, until: date | None = None) -> S
                 posted_on=journal.posted_on,
                 receipt_no=(donation.receipt_no or "") if donation else "",
                 who=wall_name(donation) if donation else (disbursement.payee if disbursement else ""),
-                what=_what(codes, donation, disbursement),
+                what=_("Correction")
+                if journal.source_key.startswith(ledger.CORRECTION)
+                else _what(codes, donation, disbursement),
                 in_fen=max(other, 0),
                 out_fen=max(-other, 0),
                 fee_fen=fee,

@@ -1,4 +1,5 @@
-"""Reconciliation: Stripe's balance against the ledger, runs and the items they leave open."""
+"""Reconciliation: Stripe's balance and the bank's statements against the ledger, runs and the items they
+leave open, and what a fund administrator does with each."""
 
 
 def init_app(app) -> None:

@@ -29,12 +29,14 @@ from reconcile.models import (
     BankMatch,
     BankStatement,
     ItemKind,
+    ItemLayer,
     ItemStatus,
     ReconcileItem,
     ReconcileRun,
     RunSource,
     RunStatus,
 )
+from reconcile.services import corrected_items
 
 CHUNK = 1000
 BANK_CHANNELS = ("bank_transfer", "cheque")
@@ -226,6 +228,8 @@ def import_statement(
         else {}
     )
     suggested_for = result.suggestions
+    # A difference answered by a correcting journal before is not reported again (reconcile.services).
+    corrected = corrected_items()
     items = [
         {
             "run_id": run.id,
@@ -241,8 +245,10 @@ def import_statement(
                 else (item.reference if item.kind == ItemKind.MISSING_THERE else None)
             ),
             "status": ItemStatus.OPEN.value,
+            "layer": ItemLayer.BANK.value,
         }
         for item in result.items
+        if (ItemLayer.BANK.value, item.kind.value, item.reference[:255], item.difference_fen) not in corrected
     ]
     # A statement of a year's lines can leave thousands of items: one INSERT, not thousands of objects.
     for chunk in _chunks(items):

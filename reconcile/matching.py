@@ -27,6 +27,8 @@ class Kind(enum.StrEnum):
     SUGGESTED = "suggested"
     #: Bank statements only: more than one candidate; never matched by itself.
     AMBIGUOUS = "ambiguous"
+    #: A payout holding money that is no fund's (Stripe's own billing, a stranger's charge): nothing is moved.
+    NO_FUND = "no_fund"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,14 +3,14 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.clock import utcnow
 from core.extensions import db
 from core.types import UTCDateTime
 from core.types import enum_values as _enum_values
-from funds.models import Donation
+from funds.models import Donation, Journal
 from reconcile.matching import Kind as ItemKind
 
 
@@ -20,8 +20,21 @@ class RunSource(enum.StrEnum):
 
 
 class RunStatus(enum.StrEnum):
+    #: A web run still reading Stripe, in a worker thread: counters and heartbeat move, no items yet.
+    RUNNING = "running"
     OPEN = "open"
     CLOSED = "closed"
+    #: Stripe did not answer, a row was malformed, or the process died: the reason says which; no items.
+    FAILED = "failed"
+
+
+class ItemLayer(enum.StrEnum):
+    """Which of the three layers of reconciliation found the item."""
+
+    DONATION_CHARGE = "donation_charge"
+    CHARGE_PAYOUT = "charge_payout"
+    #: A payout or an offline donation against a bank statement line.
+    BANK = "bank"
 
 
 class ItemStatus(enum.StrEnum):
@@ -55,12 +68,28 @@ class ReconcileRun(db.Model):
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The bank statement a bank run compared.
     statement_id: Mapped[int | None] = mapped_column(ForeignKey("bank_statements.id"))
+    #: Progress of a run in the background: pages and rows read from Stripe so far.
+    pages: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    fetched: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    #: Moved by the worker after every page; a running run whose heartbeat is stale lost its process.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Why a failed run failed, in words an administrator reads.
+    failure: Mapped[str | None] = mapped_column(Text)
 
     items: Mapped[list["ReconcileItem"]] = relationship(back_populates="run", order_by="ReconcileItem.id")
 
     __table_args__ = (
         CheckConstraint(f"source IN ({_enum_values(RunSource)})", name="source"),
         CheckConstraint(f"status IN ({_enum_values(RunStatus)})", name="status"),
+        #: One Stripe run at a time: two starts at the same moment, the index refuses the second.
+        Index(
+            "uq_reconcile_runs_running",
+            "source",
+            unique=True,
+            sqlite_where=text("status = 'running'"),
+            postgresql_where=text("status = 'running'"),
+        ),
     )
 
 
@@ -80,18 +109,28 @@ class ReconcileItem(db.Model):
     bank_line_id: Mapped[int | None] = mapped_column(ForeignKey("bank_lines.id"), index=True)
     #: The ledger entry a bank line is suggested for ("donation:<id>", "payout:<id>", "disbursement:<id>").
     entry_key: Mapped[str | None] = mapped_column(String(120))
+    layer: Mapped[str] = mapped_column(String(20), default=ItemLayer.DONATION_CHARGE)
+    #: The Stripe charge (or other source) a Stripe row names, kept so a person can link it to a donation.
+    external_ref: Mapped[str | None] = mapped_column(String(255))
+    #: The correcting journal an administrator posted for this item.
+    journal_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_journals.id"))
+    #: The donation an administrator linked a row or a line naming none to.
+    linked_donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"), index=True)
     status: Mapped[str] = mapped_column(String(10), default=ItemStatus.OPEN)
     note: Mapped[str | None] = mapped_column(Text)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     run: Mapped[ReconcileRun] = relationship(back_populates="items")
-    donation: Mapped[Donation | None] = relationship()
+    donation: Mapped[Donation | None] = relationship(foreign_keys=[donation_id])
     bank_line: Mapped["BankLine | None"] = relationship()
+    journal: Mapped[Journal | None] = relationship()
+    linked_donation: Mapped[Donation | None] = relationship(foreign_keys=[linked_donation_id])
 
     __table_args__ = (
         CheckConstraint(f"kind IN ({_enum_values(ItemKind)})", name="kind"),
         CheckConstraint(f"status IN ({_enum_values(ItemStatus)})", name="status"),
+        CheckConstraint(f"layer IN ({_enum_values(ItemLayer)})", name="layer"),
     )
 
 

@@ -6,22 +6,37 @@ import re
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from core.auth import roles_required
+from core.database import read_only
 from core.errors import DomainError, ValidationError
 from core.extensions import db
 from core.forms import ActionForm
 from core.forms_util import apply_errors
 from core.models import Role
+from core.money import fen_to_yuan_str
 from core.transactions import run_action, transaction
+from funds import services as fund_services
+from funds.models import CHANNEL_LABELS
+from funds.queries import funds as list_funds
+from reconcile import actions, bankfiles, services, worker
 from reconcile import bank as bank_service
-from reconcile import bankfiles, services
-from reconcile.forms import IgnoreForm, ResolveForm, StatementForm, StripeReportForm, StripeRunForm
-from reconcile.models import ReconcileRun
+from reconcile.forms import (
+    CorrectionForm,
+    IgnoreForm,
+    LinkForm,
+    ResolveForm,
+    StatementForm,
+    StripeReportForm,
+    StripeRunForm,
+)
+from reconcile.models import ItemLayer, ReconcileRun, RunStatus
 
 bp = Blueprint("reconcile", __name__, url_prefix="/staff/reconcile")
 
@@ -34,7 +49,31 @@ def kind_label(kind: str) -> str:
         "duplicate": _("Duplicate"),
         "suggested": _("Suggested"),
         "ambiguous": _("Ambiguous"),
+        "no_fund": _("Money of no fund"),
     }.get(kind, kind)
+
+
+#: The three layers of reconciliation, in the order money moves.
+LAYER_LABELS = {
+    ItemLayer.DONATION_CHARGE: _l("Donation ↔ charge"),
+    ItemLayer.CHARGE_PAYOUT: _l("Charge ↔ payout"),
+    ItemLayer.BANK: _l("Payout or offline gift ↔ bank"),
+}
+
+ACCOUNT_LABELS = {
+    "asset:stripe": _l("Stripe balance"),
+    "asset:bank": _l("Bank account"),
+    "asset:cash": _l("Cash"),
+    "income:donations": _l("Donation income"),
+    "income:refunds": _l("Refunds to donors"),
+    "income:disputes": _l("Disputed payments"),
+    "expense:fees": _l("Processor fees"),
+    "expense:disbursements": _l("Disbursements"),
+}
+
+
+def layer_label(layer: str) -> str:
+    return str(LAYER_LABELS.get(layer, layer))
 
 
 def dashboard_panel() -> tuple[str, dict]:
@@ -57,23 +96,26 @@ def index():
         form=StripeRunForm(),
         report_form=StripeReportForm(),
         stripe_on=bool(current_app.config.get("STRIPE_SECRET_KEY")),
+        shown_status=services.shown_status,
     )
 
 
 @bp.post("/stripe")
 @roles_required(Role.FUND_ADMIN)
 def start_stripe():
+    """Start a run and hand it to a worker thread; the run page shows its progress."""
     form = StripeRunForm()
     if form.validate_on_submit():
         try:
             with transaction():
-                run = services.run_stripe(current_user, form.since.data, form.until.data)
+                run_id = services.start_stripe_run(current_user, form.since.data, form.until.data).id
         except ValidationError as exc:
             apply_errors(form, exc)
         except DomainError as exc:
             form.form_errors.append(str(exc.message))
         else:
-            return redirect(url_for("reconcile.run", run_id=run.id))
+            worker.start(current_app._get_current_object(), run_id)
+            return redirect(url_for("reconcile.run", run_id=run_id))
     runs = db.session.scalars(select(ReconcileRun).order_by(ReconcileRun.id.desc()).limit(50)).all()
     return render_template(
         "reconcile/index.html",
@@ -81,7 +123,21 @@ def start_stripe():
         form=form,
         report_form=StripeReportForm(),
         stripe_on=bool(current_app.config.get("STRIPE_SECRET_KEY")),
+        shown_status=services.shown_status,
     ), 422
+
+
+@bp.get("/<int:run_id>/status")
+@roles_required(Role.FUND_ADMIN)
+def status(run_id: int):
+    """The run's progress as JSON, for the run page's progress display to poll."""
+    with read_only():
+        body = services.progress_of(services.get_run(run_id))
+    db.session.rollback()
+    body["url"] = url_for("reconcile.run", run_id=run_id)
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.post("/stripe-report")
@@ -111,6 +167,7 @@ def stripe_report():
         form=StripeRunForm(),
         report_form=form,
         stripe_on=bool(current_app.config.get("STRIPE_SECRET_KEY")),
+        shown_status=services.shown_status,
     ), 422
 
 
@@ -118,14 +175,27 @@ def stripe_report():
 @roles_required(Role.FUND_ADMIN)
 def run(run_id: int):
     found = services.get_run(run_id)
+    layer = request.args.get("layer", "")
+    if layer not in set(ItemLayer):
+        layer = ""
     return render_template(
         "reconcile/run.html",
         run=found,
+        status=services.shown_status(found),
+        progress=services.progress_of(found),
+        items=[item for item in found.items if not layer or item.layer == layer],
+        layer=layer,
+        layers=LAYER_LABELS,
         open_items=services.open_items(found),
         resolve_form=ResolveForm(),
         ignore_form=IgnoreForm(),
         action_form=ActionForm(),
         kind_label=kind_label,
+        layer_label=layer_label,
+        account_label=lambda code: str(ACCOUNT_LABELS.get(code, code)),
+        can_correct=actions.can_correct,
+        can_link=actions.can_link,
+        fund_names={fund.id: fund.name for fund in list_funds()},
     )
 
 
@@ -159,24 +229,42 @@ def export(run_id: int):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
-        [_("Kind"), _("Reference"), _("Amount (fen)"), _("Difference (fen)"), _("Donation"), _("Status"), _("Note")]
+        [
+            _("Layer"),
+            _("Kind"),
+            _("Reference"),
+            _("Amount (fen)"),
+            _("Difference (fen)"),
+            _("Donation"),
+            _("Status"),
+            _("Note"),
+            _("Correcting journal"),
+            _("Linked donation"),
+        ]
     )
     for item in found.items:
         writer.writerow(
             [
+                layer_label(item.layer),
                 kind_label(item.kind),
                 item.reference,
                 item.amount_fen,
                 item.difference_fen,
-                item.donation.receipt_no or item.donation.public_id if item.donation else "",
+                _receipt(item.donation),
                 item.status,
                 _safe_cell(item.note or ""),
+                item.journal_id or "",
+                _receipt(item.linked_donation),
             ]
         )
     response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="reconciliation-{found.id}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _receipt(donation) -> str:
+    return (donation.receipt_no or donation.public_id) if donation is not None else ""
 
 
 def _safe_cell(text: str) -> str:
@@ -301,3 +389,107 @@ def ignore(item_id: int):
     else:
         run_action(lambda: bank_service.ignore_item(item, current_user, form.note.data), _("Marked as not ours."))
     return redirect(url_for("reconcile.run", run_id=item.run_id))
+
+
+# --- the item's actions: a correcting journal, a link to a donation ------------------------------
+
+
+def _refused(item, message: str):
+    flash(message, "error")
+    return redirect(url_for("reconcile.run", run_id=item.run_id))
+
+
+def _correction_choices(form: CorrectionForm) -> None:
+    form.fund.choices = [SelectChoice(0, _("Choose a fund"))] + [
+        SelectChoice(fund.id, fund.name) for fund in list_funds(active_only=True)
+    ]
+    form.asset.choices = [SelectChoice(code, ACCOUNT_LABELS[code]) for code in fund_services.CORRECTABLE_ASSETS]
+    form.counter.choices = [SelectChoice(code, ACCOUNT_LABELS[code]) for code in fund_services.CORRECTION_COUNTERS]
+
+
+@bp.route("/items/<int:item_id>/journal", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def journal(item_id: int):
+    """The correcting journal, prefilled from the item's exact difference, confirmed by the person."""
+    item = services.get_item(item_id)
+    if item.run.status == RunStatus.CLOSED:
+        return _refused(item, _("This reconciliation is closed."))
+    if not actions.can_correct(item):
+        return _refused(item, _("This item cannot be answered with a correcting journal."))
+    proposed = actions.proposed_correction(item)
+    form = CorrectionForm()
+    _correction_choices(form)
+    status = 200
+    if request.method == "GET":
+        form.fund.data = proposed.fund_id or 0
+        form.asset.data = proposed.asset
+        form.counter.data = proposed.counter
+        form.direction.data = "in" if proposed.amount_fen > 0 else "out"
+        form.amount.data = fen_to_yuan_str(abs(proposed.amount_fen))
+    elif form.validate_on_submit():
+        amount = form.amount.fen if form.direction.data == "in" else -form.amount.fen
+        try:
+            with transaction():
+                actions.post_correction(
+                    item, current_user, form.fund.data, form.asset.data, form.counter.data, amount, form.note.data
+                )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except DomainError as exc:
+            form.form_errors.append(str(exc.message))
+        else:
+            flash(_("The correcting journal is posted and the item resolved."), "success")
+            return redirect(url_for("reconcile.run", run_id=item.run_id))
+        status = 422
+    else:
+        status = 422
+    return render_template(
+        "reconcile/journal.html",
+        item=item,
+        form=form,
+        proposed=proposed,
+        kind_label=kind_label,
+        layer_label=layer_label,
+        account_label=lambda code: str(ACCOUNT_LABELS.get(code, code)),
+    ), status
+
+
+@bp.route("/items/<int:item_id>/link", methods=["GET", "POST"])
+@roles_required(Role.FUND_ADMIN)
+def link(item_id: int):
+    """Find the donation a row or line belongs to (receipt number, public id, reference, amount) and link it."""
+    item = services.get_item(item_id)
+    if item.run.status == RunStatus.CLOSED:
+        return _refused(item, _("This reconciliation is closed."))
+    if not actions.can_link(item):
+        return _refused(item, _("Only a row or a line of money in that names no donation here can be linked."))
+    form = LinkForm()
+    query = request.args.get("q", "")[:60]
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            chosen = actions.find_donation(form.donation.data)
+            try:
+                with transaction():
+                    actions.link_donation(item, current_user, chosen, form.note.data)
+            except ValidationError as exc:
+                apply_errors(form, exc)
+            except DomainError as exc:
+                form.form_errors.append(str(exc.message))
+            else:
+                flash(_("The donation is linked and the item resolved."), "success")
+                return redirect(url_for("reconcile.run", run_id=item.run_id))
+        elif not form.donation.data:
+            form.form_errors.append(_("Choose the donation."))
+    found = actions.candidates(item, query)
+    return render_template(
+        "reconcile/link.html",
+        item=item,
+        form=form,
+        query=query,
+        found=[(donation, actions.link_refusal(item, donation)) for donation in found],
+        channel_label=lambda channel: str(CHANNEL_LABELS.get(channel, channel)),
+        kind_label=kind_label,
+        layer_label=layer_label,
+    ), status

@@ -24,6 +24,9 @@ class FakeStripeBalance:
         #: Idempotency key → the refund made for it.
         self.refunds: dict[str, dict] = {}
         self.fail = False
+        #: When set, a listing page after the first waits until `release()`: a run seen mid-way.
+        self.holding = False
+        self._released = threading.Event()
         self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -54,6 +57,8 @@ class FakeStripeBalance:
             return Response(json.dumps(self.refunds[key]), 200, content_type="application/json")(
                 environ, start_response
             )
+        if self.holding and "starting_after" in args:
+            self._released.wait(20)
         if request.method != "GET" or request.path != "/v1/balance_transactions":
             body = {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}}
             return Response(json.dumps(body), 404, content_type="application/json")(environ, start_response)
@@ -74,6 +79,9 @@ class FakeStripeBalance:
             page = [{**r, "source": r["source"]["id"]} if isinstance(r.get("source"), dict) else r for r in page]
         body = {"object": "list", "url": "/v1/balance_transactions", "has_more": len(rows) > limit, "data": page}
         return Response(json.dumps(body), 200, content_type="application/json")(environ, start_response)
+
+    def release(self) -> None:
+        self._released.set()
 
     def add(self, category: str, amount: int, fee: int = 0, *, source: dict | None = None, created=None, txn_id=None):
         n = next(_seq)

@@ -11,7 +11,7 @@ from funds import disbursements, donations
 from funds import services as fund_services
 from payments import apply
 from payments.models import PaymentReview
-from reconcile.models import ReconcileRun
+from reconcile.models import ReconcileItem, ReconcileRun
 from reminders import pairings
 from tests.conftest import make_app
 from tests.factories import PASSWORD, child_form, claim, login, make_child, make_fund, make_user, make_wish
@@ -58,6 +58,11 @@ def world(app, db):
     )
     run = ReconcileRun(source="stripe", actor_label="cli:reconcile")
     db.session.add(run)
+    # A Stripe charge naming no donation: both a correcting journal and a link answer it.
+    item = ReconcileItem(
+        run=run, kind="missing_here", reference="txn_world", external_ref="ch_world", amount_fen=500, difference_fen=500
+    )
+    db.session.add(item)
     unknown = {"id": "evt_world_unknown", "type": "checkout.session.completed", "data": {"object": {"metadata": {}}}}
     assert apply.handle_event(unknown) == "review"
     pairing = pairings.create_pairing(
@@ -78,6 +83,7 @@ def world(app, db):
         "station": station,
         "disbursement": spent,
         "run": run,
+        "item": item,
         "pairing": pairing,
     }
 
@@ -95,6 +101,7 @@ def _staff_urls(app, world, method: str) -> list[tuple[str, str]]:
         "station_id": world["station"].id,
         "disbursement_id": world["disbursement"].id,
         "run_id": world["run"].id,
+        "item_id": world["item"].id,
         "pairing_id": world["pairing"].id,
     }
     urls = []

@@ -105,6 +105,7 @@ def test_each_kind_of_difference_is_reported_and_exits_1(runner, stripe_balance,
         "amount_fen": 777,
         "difference_fen": 777,
         "donation": None,
+        "layer": "donation_charge",
     }
     mismatch = [i for i in out["items"] if i["kind"] == "amount_mismatch"][0]
     assert mismatch["donation"] == short.public_id
@@ -193,6 +194,7 @@ def test_refunds_are_compared_per_donation(runner, stripe_balance, db):
             "amount_fen": -6000,
             "difference_fen": -6000,
             "donation": unrecorded.public_id,
+            "layer": "donation_charge",
         }
     ]
 
@@ -237,11 +239,47 @@ def test_a_payout_moves_each_funds_share_from_stripe_to_the_bank(runner, stripe_
     assert runner.invoke(args=["ledger", "check"]).exit_code == 0
 
 
-def test_a_payout_holding_money_of_no_fund_moves_nothing(runner, stripe_balance, db):
+def test_a_payout_holding_money_of_no_fund_moves_nothing_and_is_an_item(runner, stripe_balance, db):
     row = stripe_balance.charge(paid(10000), fee=340)
     stranger = stripe_balance.add("fee", -500, 0, source=None)
-    stripe_balance.payout([row, stranger])
-    run(runner)
+    po = stripe_balance.payout([row, stranger])
+    result = run(runner)
+    assert result.exit_code == 1
+    assert parsed(result)["items"] == [
+        {
+            "kind": "no_fund",
+            "reference": po["source"]["id"],
+            "amount_fen": 10000 - 340 - 500,
+            "difference_fen": -500,
+            "donation": None,
+            "layer": "charge_payout",
+        }
+    ]
+    assert db.session.scalar(select(func.count()).where(Journal.source_key.like("stripe:payout:%"))) == 0
+
+
+def test_a_payout_whose_rows_do_not_add_up_and_a_stranger_in_a_payout_are_items(runner, stripe_balance, db):
+    fund = make_fund()
+    old = stripe_balance.charge(paid(8000, fund=fund), fee=272)
+    # A stranger's charge of long ago (layer one of this period does not see it) in today's payout.
+    stranger = stripe_balance.add(
+        "charge", 777, 26, source={"id": "ch_gone", "object": "charge"}, created=1_600_000_100
+    )
+    short = stripe_balance.payout([old])
+    short["amount"] = short["net"] = -(8000 - 272) + 5
+    with_stranger = stripe_balance.payout([stripe_balance.charge(paid(3000, fund=fund), fee=102), stranger])
+    # A charge of the period that no payout has taken yet is no item.
+    stripe_balance.charge(paid(2000, fund=fund), fee=68)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+    out = parsed(run(runner, "--since", today, "--until", today))
+
+    got = {(i["layer"], i["kind"], i["reference"]): (i["amount_fen"], i["difference_fen"]) for i in out["items"]}
+    assert got == {
+        ("charge_payout", "amount_mismatch", short["source"]["id"]): (8000 - 272 - 5, -5),
+        ("charge_payout", "missing_here", stranger["id"]): (777, 777),
+        ("charge_payout", "no_fund", with_stranger["source"]["id"]): (3000 - 102 + 777 - 26, 777 - 26),
+    }
     assert db.session.scalar(select(func.count()).where(Journal.source_key.like("stripe:payout:%"))) == 0
 
 
