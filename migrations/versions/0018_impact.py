@@ -1,4 +1,5 @@
-"""impact: the service activities staff record (visits, case work, sessions) for the impact report
+"""impact: the service activities staff record (visits, case work, sessions) for the impact report;
+a caseworker may show a gift's photo in public
 
 Revision ID: 0018_impact
 Revises: 0017_walls
@@ -60,8 +61,15 @@ def upgrade():
         batch_op.create_index("ix_service_activities_happened_on", ["happened_on"], unique=False)
         batch_op.create_index(batch_op.f("ix_service_activities_project_id"), ["project_id"], unique=False)
 
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("thanks_photo_public", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+        )
+
 
 def downgrade():
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.drop_column("thanks_photo_public")
     with op.batch_alter_table("service_activities", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_service_activities_project_id"))
         batch_op.drop_index("ix_service_activities_happened_on")
