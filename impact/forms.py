@@ -4,6 +4,7 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from core.clock import local_today
 from impact.models import ACTIVITY_KIND_LABELS
 
 
@@ -12,7 +13,9 @@ def kind_choices() -> list[SelectChoice]:
 
 
 class ActivityForm(FlaskForm):
-    happened_on = DateField(_l("Day"), validators=[InputRequired(message=_l("Give the day it took place."))])
+    happened_on = DateField(
+        _l("Day"), default=local_today, validators=[InputRequired(message=_l("Give the day it took place."))]
+    )
     kind = SelectField(_l("Kind of service"), choices=kind_choices())
     place = SelectField(
         _l("District · street · community"),
@@ -52,8 +55,8 @@ class ActivityFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    since = DateField(_l("From"), validators=[Optional()])
-    until = DateField(_l("To"), validators=[Optional()])
+    since = DateField(_l("First day"), validators=[Optional()])
+    until = DateField(_l("Last day"), validators=[Optional()])
     kind = SelectField(_l("Kind of service"), choices=[], validate_choice=True)
     district = SelectField(_l("District"), choices=[], validate_choice=False)
 
@@ -64,5 +67,5 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False
 
-    since = StringField(_l("From"))
-    until = StringField(_l("To"))
+    since = StringField(_l("First day"))
+    until = StringField(_l("Last day"))

@@ -381,6 +381,9 @@ def _bar_chart(categories: list[str], series: list[list[float]], names: list[str
     chart.categoryAxis.labels.fontSize = 8
     chart.categoryAxis.labels.fontName = "Helvetica"
     chart.valueAxis.valueMin = 0
+    if not any(value for values in series for value in values):
+        # Nothing yet: a plain 0–1 axis rather than ticks of thousandths.
+        chart.valueAxis.valueMax, chart.valueAxis.valueStep = 1, 1
     chart.valueAxis.labels.fontSize = 8
     if horizontal:
         chart.categoryAxis.reverseDirection = True
@@ -394,6 +397,9 @@ def _bar_chart(categories: list[str], series: list[list[float]], names: list[str
     legend.fontSize = 9
     legend.columnMaximum = 1
     legend.alignment = "right"
+    # ReportLab measures Chinese names with a Latin font's widths: leave each entry room of its own.
+    legend.deltax = 12 * max(len(name) for name in names) + 40
+    legend.autoXPadding = 20
     legend.colorNamePairs = list(zip(palette, names, strict=False))
     drawing.add(legend)
     return renderSVG.drawToString(drawing)
