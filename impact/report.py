@@ -221,8 +221,15 @@ def _donation_facts(period: Period) -> list[_Fact]:
 
 
 def _activity_facts(period: Period) -> list[_Fact]:
-    rows = db.session.scalars(
-        select(ServiceActivity).where(
+    rows = db.session.execute(
+        select(
+            ServiceActivity.happened_on,
+            ServiceActivity.district,
+            ServiceActivity.fund_id,
+            ServiceActivity.kind,
+            ServiceActivity.children,
+            ServiceActivity.people,
+        ).where(
             ServiceActivity.voided_at.is_(None),
             ServiceActivity.happened_on >= period.since,
             ServiceActivity.happened_on <= period.until,
@@ -230,15 +237,15 @@ def _activity_facts(period: Period) -> list[_Fact]:
     )
     return [
         _Fact(
-            a.happened_on.replace(day=1),
-            a.district,
-            a.fund_id,
-            kind=a.kind,
+            r.happened_on.replace(day=1),
+            r.district,
+            r.fund_id,
+            kind=r.kind,
             sessions=1,
-            children_reached=a.children,
-            activity_people=a.people,
+            children_reached=r.children,
+            activity_people=r.people,
         )
-        for a in rows
+        for r in rows
     ]
 
 

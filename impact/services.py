@@ -231,6 +231,16 @@ def activities(actor: User, where: ActivityFilter, limit: int = 500) -> list[Ser
     return list(db.session.scalars(query.limit(limit)))
 
 
+def added_up(found: list[ServiceActivity]) -> dict[str, int]:
+    """Sessions, children and people-times of a list, voided records left out."""
+    counted = [a for a in found if not a.voided]
+    return {
+        "sessions": len(counted),
+        "children": sum(a.children for a in counted),
+        "people": sum(a.people for a in counted),
+    }
+
+
 def districts_recorded() -> list[str]:
     """Districts that have activities or are on the places list: the list filter's choices."""
     found = {p.district for p in places.all_places()}

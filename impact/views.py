@@ -71,8 +71,8 @@ def activities():
     where = services.ActivityFilter(
         since=form.since.data if ok else None,
         until=form.until.data if ok else None,
-        kind=form.kind.data or None if ok else None,
-        district=form.district.data or None if ok else None,
+        kind=(form.kind.data or None) if ok else None,
+        district=(form.district.data or None) if ok else None,
         include_voided=request.args.get("voided") == "1",
     )
     found = services.activities(current_user, where)
@@ -80,11 +80,7 @@ def activities():
         "impact/activities.html",
         form=form,
         activities=found,
-        totals={
-            "sessions": sum(1 for a in found if not a.voided),
-            "children": sum(a.children for a in found if not a.voided),
-            "people": sum(a.people for a in found if not a.voided),
-        },
+        totals=services.added_up(found),
         kind_labels=ACTIVITY_KIND_LABELS,
         can_record=current_user.has_role(*services.RECORDERS),
     )
