@@ -6,7 +6,7 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from core.auth import roles_required
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, InvalidTransition, NotFound
 from core.transactions import submit_form
 from funds import queries as fund_queries
 from impact import report, services
@@ -106,6 +106,8 @@ def new_activity():
 def edit_activity(activity_id: int):
     activity = services.get_activity(activity_id)
     services.check_can_change(current_user, activity)
+    if activity.voided:
+        raise InvalidTransition(_("A voided activity can no longer be changed."))
     form = ActivityForm(obj=activity) if request.method == "GET" else ActivityForm()
     if request.method == "GET":
         form.place.data = f"{activity.district}|{activity.street}|{activity.community}"

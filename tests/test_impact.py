@@ -288,6 +288,10 @@ def test_an_activity_is_edited_and_voided_from_its_page(app, db):
     db.session.expire_all()
     found = db.session.get(ServiceActivity, activity.id)
     assert (found.people, found.void_reason) == (9, "重复录入")
+    # A voided record is read, never changed.
+    assert client.post(f"/staff/activities/{activity.id}/edit", data=_form(people="50")).status_code == 409
+    db.session.expire_all()
+    assert db.session.get(ServiceActivity, activity.id).people == 9
     other = make_user(Role.CASEWORKER)
     stranger = client_for(app)
     login(stranger, other)

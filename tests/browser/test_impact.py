@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from core.models import Role
+from impact.models import ServiceActivity
 from tests.browser.helpers import assert_no_horizontal_scroll, reading
 from tests.factories import PASSWORD, make_user
 from wishes import places
@@ -12,8 +13,6 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_caseworker_records_an_activity_on_a_phone_and_the_public_report_shows_it(phone_page, new_context, db, snap):
-    from impact.models import ServiceActivity
-
     places.ensure_place("崂山区", "王哥庄街道", "港东社区")
     make_user(Role.CASEWORKER, email="cw-impact@example.org")
     db.session.commit()
