@@ -58,7 +58,7 @@ test-postgres:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -c pyproject.toml -r app.py core funds payments reconcile wishes donors events reminders demo --severity-level medium
+	$(BIN)/bandit -q -c pyproject.toml -r app.py core funds payments reconcile wishes donors impact events reminders demo --severity-level medium
 
 # Known vulnerabilities in the pinned requirements, from PyPI's advisory data (needs to reach pypi.org).
 audit: install

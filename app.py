@@ -72,6 +72,7 @@ def _init_extensions(app: Flask) -> None:
     import donors.models  # noqa: F401
     import events.models  # noqa: F401
     import funds.models  # noqa: F401
+    import impact.models  # noqa: F401
     import payments.models  # noqa: F401
     import reconcile.models  # noqa: F401
     import reminders.models  # noqa: F401
@@ -116,6 +117,7 @@ def _init_packages(app: Flask) -> None:
     import donors
     import events
     import funds
+    import impact
     import payments
     import reconcile
     import reminders
@@ -123,5 +125,5 @@ def _init_packages(app: Flask) -> None:
     from core.views import bp as core_bp
 
     app.register_blueprint(core_bp)
-    for package in (funds, payments, reconcile, wishes, donors, events, reminders, demo):
+    for package in (funds, payments, reconcile, wishes, donors, impact, events, reminders, demo):
         package.init_app(app)

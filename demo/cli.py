@@ -19,7 +19,8 @@ def register(app) -> None:
             return
         click.echo(
             f"demo data: {created['wishes']} wishes, {created['children']} children, {created['funds']} funds, "
-            f"{created['projects']} projects, {created['campaigns']} campaigns, {created['donations']} donations"
+            f"{created['projects']} projects, {created['campaigns']} campaigns, {created['donations']} donations, "
+            f"{created['activities']} service activities"
         )
         click.echo(f"demo accounts (password {DEMO_PASSWORD}):")
         for email, roles in created["users"]:

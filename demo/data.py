@@ -13,6 +13,7 @@ from core.clock import local_today
 from core.extensions import db
 from core.models import Role, User
 from core.services import create_user
+from demo.activities import seed_activities
 from demo.events import seed_event
 from demo.pairings import seed_pairings
 from funds import donations
@@ -285,10 +286,13 @@ def _seed() -> dict:
     projects, campaigns, donations = _seed_money(fund_admin, funds, donor_account, rng)
     paired = seed_pairings(children, caseworkers)
     db.session.flush()
+    activities = seed_activities(caseworkers, PLACES, rng)
+    db.session.flush()
     event = seed_event(caseworkers[0], supervisor, users["host@demo.weixinyuan.org"], funds[0].slug)
     db.session.flush()
     return {
         "pairings": paired,
+        "activities": activities,
         "projects": projects,
         "campaigns": campaigns,
         "donations": donations,

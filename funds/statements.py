@@ -8,7 +8,6 @@ movement of the fund and has no row. No internal key, account code or English me
 Exported as CSV or XLSX; a cell a spreadsheet would run as a formula is written as text.
 """
 
-import csv
 import io
 from dataclasses import dataclass
 from datetime import date
@@ -17,6 +16,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from core import spreadsheets
 from core.extensions import db
 from core.money import fen_to_yuan_str
 from funds import ledger
@@ -184,13 +184,6 @@ def _header() -> list[str]:
     ]
 
 
-def _guard(value):
-    """A cell a spreadsheet would run as a formula is written as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def _rows(statement: Statement, as_text: bool) -> list[list]:
     def money(fen: int):
         return fen_to_yuan_str(fen) if as_text else fen / 100
@@ -208,8 +201,8 @@ def _rows(statement: Statement, as_text: bool) -> list[list]:
             [
                 day(m.posted_on),
                 m.receipt_no,
-                _guard(m.who),
-                _guard(m.what),
+                m.who,
+                m.what,
                 money(m.in_fen) if m.in_fen else "",
                 money(m.out_fen) if m.out_fen else "",
                 money(m.fee_fen) if m.fee_fen else "",
@@ -233,10 +226,7 @@ def _rows(statement: Statement, as_text: bool) -> list[list]:
 
 
 def as_csv(statement: Statement) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerows(_rows(statement, as_text=True))
-    return out.getvalue().encode("utf-8-sig")
+    return spreadsheets.as_csv(_rows(statement, as_text=True))
 
 
 #: Width of each column in characters, for a statement read on screen or printed.
@@ -244,29 +234,8 @@ WIDTHS = (12, 14, 22, 26, 14, 14, 12, 14)
 
 
 def as_xlsx(statement: Statement) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = statement.fund.slug[:31]
-    for row in _rows(statement, as_text=False):
-        sheet.append(row)
-    sheet["A1"].font = Font(bold=True, size=13)
-    for cell in sheet[3]:
-        cell.font = Font(bold=True)
-    for index, width in enumerate(WIDTHS, 1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-    for row in sheet.iter_rows(min_row=2):
-        row[0].number_format = "yyyy-mm-dd"
-        for cell in row[4:8]:
-            cell.number_format = "#,##0.00"
-    # The header stays in sight while scrolling.
-    sheet.freeze_panes = "A4"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    layout = spreadsheets.Layout(statement.fund.slug, WIDTHS, header_row=3, money_columns=(4, 5, 6, 7))
+    return spreadsheets.as_xlsx(_rows(statement, as_text=False), layout)
 
 
 def as_pdf(statement: Statement, signed_by: str) -> bytes:

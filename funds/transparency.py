@@ -2,11 +2,12 @@
 
 Figures come from the ledger, leaving out simulated payments as every public figure does
 (except on a demo site). What the public sees of a disbursement is its kind, its project
-and its amount: a payee or purpose typed by staff is never shown. Packages above funds add
-sections (the wishes the fund fulfilled, the last closed reconciliation) through
-TRANSPARENCY_SECTIONS, callables registered at start-up that take the fund and return
-(template name, values). The chart is drawn by ReportLab's chart library as SVG, with the
-same figures in a table beside it.
+and its amount: a payee or purpose typed by staff is never shown. The projects the fund paid
+for are listed with their progress, the same figure as the project's own page. Packages above
+funds add sections (the wishes the fund fulfilled, with the photos a caseworker chose to show
+in public; the last closed reconciliation) through TRANSPARENCY_SECTIONS, callables registered
+at start-up that take the fund and return (template name, values). The chart is drawn by
+ReportLab's chart library as SVG, with the same figures in a table beside it.
 """
 
 from collections import defaultdict
@@ -15,7 +16,7 @@ from datetime import date
 
 from flask import Blueprint, Response, current_app, render_template
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from core.clock import local_today
 from core.extensions import db
@@ -92,6 +93,38 @@ def bought(fund: Fund) -> list[tuple[Disbursement, Project | None]]:
     return [(d, p) for d, p in rows]
 
 
+@dataclass(frozen=True)
+class FundedProject:
+    project: Project
+    #: Paid out of this fund to the project.
+    granted_fen: int
+    #: What donors gave to the project, as its own page shows it, and that against its goal.
+    raised_fen: int
+    percent: int
+
+
+def projects_funded(fund: Fund) -> list[FundedProject]:
+    """The fund's projects that its grants or its donors paid for, with their progress towards the goal."""
+    granted = dict(
+        db.session.execute(
+            select(Disbursement.project_id, func.sum(Disbursement.amount_fen))
+            .where(
+                Disbursement.fund_id == fund.id,
+                Disbursement.status == DisbursementStatus.PAID,
+                Disbursement.project_id.is_not(None),
+            )
+            .group_by(Disbursement.project_id)
+        ).all()
+    )
+    found = []
+    for project in queries.projects(fund):
+        raised = queries.project_raised(project)
+        if raised or granted.get(project.id):
+            percent = min(100, raised * 100 // project.goal_fen)
+            found.append(FundedProject(project, int(granted.get(project.id) or 0), raised, percent))
+    return found
+
+
 def chart_svg(months: list[Month]) -> str:
     """A grouped bar chart of the months, as an SVG document."""
     from reportlab.graphics import renderSVG
@@ -137,6 +170,7 @@ def page(slug: str):
         figures=queries.fund_figures(fund, public=True),
         months=months,
         bought=bought(fund),
+        projects=projects_funded(fund),
         kind_labels=DISBURSEMENT_KIND_LABELS,
         sections=[section(fund) for section in current_app.extensions[TRANSPARENCY_SECTIONS]],
     )

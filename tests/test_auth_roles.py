@@ -9,6 +9,7 @@ from core.extensions import limiter
 from core.models import Role
 from funds import disbursements, donations
 from funds import services as fund_services
+from impact import services as impact_services
 from payments import apply
 from payments.models import PaymentReview
 from reconcile.models import ReconcileItem, ReconcileRun
@@ -68,6 +69,9 @@ def world(app, db):
     pairing = pairings.create_pairing(
         owner, child, pairings.PairingInput("李党员", "volunteer@example.org", "zh_CN", local_today())
     )
+    activity = impact_services.record_activity(
+        owner, impact_services.ActivityInput(local_today(), "home_visit", "梁溪区|江海街道|凤宾社区", 1, 2)
+    )
     db.session.commit()
     return {
         "owner": owner,
@@ -85,6 +89,7 @@ def world(app, db):
         "run": run,
         "item": item,
         "pairing": pairing,
+        "activity": activity,
     }
 
 
@@ -103,6 +108,7 @@ def _staff_urls(app, world, method: str) -> list[tuple[str, str]]:
         "run_id": world["run"].id,
         "item_id": world["item"].id,
         "pairing_id": world["pairing"].id,
+        "activity_id": world["activity"].id,
     }
     urls = []
     for rule in app.url_map.iter_rules():

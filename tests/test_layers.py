@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Lowest first: a package may import `core` and the packages listed before it.
-LAYERS = ("core", "funds", "payments", "reconcile", "wishes", "donors", "events", "reminders", "demo")
+LAYERS = ("core", "funds", "payments", "reconcile", "wishes", "donors", "impact", "events", "reminders", "demo")
 
 
 def _imports(path: Path) -> set[str]:

@@ -18,6 +18,7 @@ from core.clock import local_today
 from core.models import Role
 from core.outbox import Notification
 from core.urls import public_url
+from impact import services as impact_services
 from tests.factories import child_form, claim, login, make_child, make_user, make_wish
 from tests.helpers import client_for, fast_passwords, snapshot  # noqa: F401 (an autouse fixture)
 from wishes import services
@@ -88,6 +89,13 @@ def world(db):
     donor_wish = make_wish(WishStatus.PUBLISHED, child=child, supervisor=supervisor, title="一套绘本")
     donor_claim, donor_token = services.claim_wish(
         donor_wish, services.ClaimInput(name="孙先生", contact=donor.email, display_name="孙先生"), donor=donor
+    )
+    # A session at the child's own community, whose name is private.
+    impact_services.record_activity(
+        caseworker,
+        impact_services.ActivityInput(
+            local_today(), "home_visit", f"梁溪区|江海街道|{PRIVATE['community']}", 1, 2, "入户走访"
+        ),
     )
     db.session.commit()
     return {
@@ -214,6 +222,8 @@ def test_anonymous_crawl_of_every_url_shows_no_private_field(app, world, monkeyp
     for token in world["tokens"]:
         assert seen[f"/claims/manage/{token}"] == 200
     assert seen["/api/v1/openapi.json"] == 200
+    # The impact report counts the child's fulfilled wishes, by district only.
+    assert seen["/impact"] == seen["/api/v1/impact"] == seen["/impact.csv"] == 200
     assert seen[f"/me/claims/{world['donor_claim'].public_id}"] == 404
 
     # The alias, the age and the district/street are what a donor sees instead.

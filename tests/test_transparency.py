@@ -65,3 +65,68 @@ def test_wishes_the_fund_fulfilled_are_shown_by_alias_only(client, db):
     make_wish(WishStatus.FULFILLED, child=child, fund=fund.slug, modes="money", title="一套绘本")
     text = client.get(f"/funds/{fund.slug}/transparency").text
     assert "一套绘本" in text and "小禾" in text and "王秘密" not in text
+
+
+def _gift_photo():
+    import io
+
+    from PIL import Image
+
+    data = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(data, "JPEG")
+    data.seek(0)
+    return data
+
+
+def test_what_the_money_bought_shows_a_gifts_photo_only_where_the_caseworker_chose_public(app, db):
+    from tests.factories import claim, login, make_child, make_wish
+    from tests.helpers import client_for
+
+    fund = make_fund()
+    caseworker = make_user(Role.CASEWORKER)
+    staff = client_for(app)
+    login(staff, caseworker)
+    wishes = {}
+    for title, public in (("一个篮球", True), ("一盏台灯", False)):
+        wish = make_wish(child=make_child(caseworker, legal_name="王秘密"), fund=fund.slug, title=title)
+        the_claim, _token = claim(wish)
+        form = {"note": "谢谢您！", "photo": (_gift_photo(), "gift.jpg"), "photo_ok": "1"}
+        if public:
+            form["photo_public"] = "1"
+        staff.post(f"/staff/claims/{the_claim.id}/confirm", data=form, content_type="multipart/form-data")
+        wishes[title] = wish
+
+    visitor = client_for(app)
+    page = visitor.get(f"/funds/{fund.slug}/transparency").get_data(as_text=True)
+    shown, kept = (f"/wishes/{wishes[t].public_id}/thanks-photo" for t in ("一个篮球", "一盏台灯"))
+    assert shown in page and kept not in page and "王秘密" not in page
+    photo = visitor.get(shown)
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    # The photo meant for the donor alone is not served in public, however its address is guessed.
+    assert visitor.get(kept).status_code == 404
+
+
+def test_projects_the_fund_paid_for_are_shown_with_their_progress(client, db):
+    fund = make_fund()
+    admin = make_user(Role.FUND_ADMIN)
+    reading = Project(slug="reading", title="乡村阅读角", fund_id=fund.id, goal_fen=400_000, district="崂山区")
+    idle = Project(slug="idle", title="还没有善款的项目", fund_id=fund.id, goal_fen=100_000)
+    db.session.add_all([reading, idle])
+    db.session.flush()
+    donations.record_offline(
+        admin,
+        donations.Target(fund, project=reading),
+        100_000,
+        donations.DonorInput(name="陈女士", contact="13800002222"),
+        "cash",
+        None,
+    )
+    disbursements.request(
+        admin, fund, disbursements.DisbursementInput("grant", 50_000, "阅读角", "买书", project_id=reading.id)
+    )
+    db.session.commit()
+
+    text = client.get(f"/funds/{fund.slug}/transparency?lang=en").get_data(as_text=True)
+    section = text.split("Projects funded")[1]
+    assert "乡村阅读角" in section and "还没有善款的项目" not in section
+    assert 'value="25"' in section and "¥1,000 raised of ¥4,000 (25%)" in section and "granted ¥500" in section

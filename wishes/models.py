@@ -343,6 +343,8 @@ class Claim(db.Model):
     #: caseworker chose to show the donor (of the gift, never the child's face).
     thanks_note: Mapped[str | None] = mapped_column(Text)
     thanks_photo: Mapped[str | None] = mapped_column(String(80))
+    #: The caseworker also chose to show that photo in public, on the fund's transparency page.
+    thanks_photo_public: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     #: A money claim paid online in full: held only until its donation's payment ends.
     donation_id: Mapped[int | None] = mapped_column(ForeignKey("donations.id"), unique=True)
     #: The language the donor claimed in (zh_CN, en): their reminders are written in it.

@@ -1,8 +1,21 @@
 """Personal data in a wish's public texts and a child's public fields (core.pii does the finding)."""
 
-from core.pii import FileValues, Warning, kinds, scan
+from sqlalchemy import select
 
-__all__ = ["FileValues", "Warning", "child_values", "kinds", "public_field_warnings", "scan_text", "wish_warnings"]
+from core.extensions import db
+from core.pii import FileValues, Warning, kinds, scan
+from wishes.models import Child
+
+__all__ = [
+    "FileValues",
+    "Warning",
+    "child_values",
+    "district_values",
+    "kinds",
+    "public_field_warnings",
+    "scan_text",
+    "wish_warnings",
+]
 
 
 def child_values(child) -> FileValues:
@@ -40,3 +53,20 @@ def wish_warnings(wish) -> list[Warning]:
             if warning not in found:
                 found.append(warning)
     return found
+
+
+def district_values(district: str) -> FileValues:
+    """The private values of every child's file in the district: what a text about the district's
+    children (a service activity's note) must not carry."""
+    rows = db.session.execute(
+        select(Child.legal_name, Child.guardian_name, Child.school, Child.address, Child.guardian_phone).where(
+            Child.district == district
+        )
+    ).all()
+    return FileValues(
+        names=tuple(filter(None, (r.legal_name for r in rows))),
+        guardian_names=tuple(filter(None, (r.guardian_name for r in rows))),
+        schools=tuple(filter(None, (r.school for r in rows))),
+        addresses=tuple(filter(None, (r.address for r in rows))),
+        phones=tuple(filter(None, (r.guardian_phone for r in rows))),
+    )

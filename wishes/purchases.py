@@ -63,11 +63,23 @@ def connect_fund_signals() -> None:
 
 
 def transparency_section(fund) -> tuple[str, dict]:
-    """The wishes this fund's money made come true, as the public may see them, on its transparency page."""
+    """The wishes this fund's money made come true, as the public may see them, on its transparency page,
+    with the gift's photo where the caseworker chose to show it in public (never the child's face:
+    confirm_fulfilment takes no photo without that promise)."""
     wishes = db.session.scalars(
         select(Wish)
         .where(Wish.fund_id == fund.id, Wish.status.in_((WishStatus.FULFILLED, WishStatus.CLOSED)))
         .order_by(Wish.fulfilled_at.desc(), Wish.id.desc())
         .limit(20)
     ).all()
-    return "wishes/_transparency.html", {"wishes": [(w, w.child.public_view()) for w in wishes]}
+    with_photo = set(
+        db.session.scalars(
+            select(Claim.wish_id).where(
+                Claim.wish_id.in_([w.id for w in wishes]),
+                Claim.status == ClaimStatus.FULFILLED,
+                Claim.thanks_photo.is_not(None),
+                Claim.thanks_photo_public.is_(True),
+            )
+        )
+    )
+    return "wishes/_transparency.html", {"wishes": [(w, w.child.public_view(), w.id in with_photo) for w in wishes]}

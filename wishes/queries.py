@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager, lazyload, selectinload
 
 from core.extensions import db
 from wishes import catalogue, search
-from wishes.models import PUBLIC_WISH_STATUSES, Child, Wish, WishCategory, WishStatus
+from wishes.models import PUBLIC_WISH_STATUSES, Child, Claim, ClaimStatus, Wish, WishCategory, WishStatus
 
 # The tables' own columns rather than the ORM's attributes: the list runs these on every
 # render, and plain columns are cheaper to build into a statement and to key its cache.
@@ -273,3 +273,17 @@ def open_wishes_near(wish, limit: int = 3) -> list[CardRow]:
     """Open wishes of children in the same district, newest first, for a thank-you page to lead on to."""
     page = public_cards(WishFilter(district=wish.child.district), 1, limit + 1)
     return [row for row in page.items if row.public_id != wish.public_id][:limit]
+
+
+def public_thanks_photo(public_id: str) -> str | None:
+    """The stored name of a fulfilled wish's gift photo, when the caseworker chose to show it in public."""
+    return db.session.scalar(
+        select(Claim.thanks_photo)
+        .join(Wish, Claim.wish_id == Wish.id)
+        .where(
+            Wish.public_id == public_id,
+            Wish.status.in_((WishStatus.FULFILLED, WishStatus.CLOSED)),
+            Claim.status == ClaimStatus.FULFILLED,
+            Claim.thanks_photo_public.is_(True),
+        )
+    )

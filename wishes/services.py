@@ -817,11 +817,13 @@ def confirm_fulfilment(
     photo: str | None = None,
     *,
     photo_shows_no_child: bool = False,
+    photo_public: bool = False,
 ) -> Claim:
     """The caseworker saw the gift reach the child: the wish has come true.
 
     The note is the caseworker's thank-you, shown to the donor on the claim's page, and so is
-    the photo, shared only when the caseworker confirms that it shows no child's face."""
+    the photo, shared only when the caseworker confirms that it shows no child's face; with
+    `photo_public` the caseworker also shows it on the fund's public transparency page."""
     check_can_manage_child(actor, claim.wish.child)
     if photo and not photo_shows_no_child:
         raise ValidationError(
@@ -845,6 +847,7 @@ def confirm_fulfilment(
         ended_at=utcnow(),
         thanks_note=note or None,
         thanks_photo=photo,
+        thanks_photo_public=bool(photo and photo_public),
     )
     _move_wish(claim.wish, WishStatus.FULFILLED, actor, "wish.fulfilled", fulfilled_at=utcnow())
     signals.wish_fulfilled.send(claim)

@@ -427,6 +427,12 @@ def manage_photo(token: str | None = None, claim_id: str | None = None):
     return send_image(claim.delivery_photo)
 
 
+@bp.get("/wishes/<public_id>/thanks-photo")
+def public_thanks_photo(public_id: str):
+    """The photo of a fulfilled wish's gift, where the caseworker chose to show it in public."""
+    return send_image(queries.public_thanks_photo(public_id))
+
+
 @bp.get("/claims/manage/<token>/thanks-photo")
 @bp.get("/me/claims/<claim_id>/thanks-photo")
 def manage_thanks_photo(token: str | None = None, claim_id: str | None = None):
@@ -788,6 +794,7 @@ def confirm_claim(claim_id: int):
                 request.form.get("note", ""),
                 photo,
                 photo_shows_no_child=bool(request.form.get("photo_ok")),
+                photo_public=bool(request.form.get("photo_public")),
             )
     except DomainError as exc:
         discard_image(photo)
