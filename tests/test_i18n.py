@@ -139,6 +139,21 @@ def test_catalogue_has_every_string_in_the_code(catalogue, tmp_path, monkeypatch
     )
 
 
+def test_the_extractor_reads_every_template_that_has_strings(tmp_path, monkeypatch):
+    """A template the extractor cannot parse (a tag it does not know) is skipped without a word,
+    and its strings would leave the catalogue at the next extraction."""
+    pot_path = tmp_path / "fresh.pot"
+    monkeypatch.chdir(ROOT)
+    CommandLineInterface().run(["pybabel", "-q", "extract", *_extract_arguments(pot_path)])
+    read = {path for message in read_catalogue(pot_path) for path, _line in message.locations}
+    skipped = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        if "_(" in path.read_text(encoding="utf-8") and str(path.relative_to(ROOT)) not in read
+    ]
+    assert skipped == [], "The extractor skipped these templates; is every template extension in babel.cfg?"
+
+
 def test_compiled_catalogue_matches_the_po_file(catalogue):
     assert MO_PATH.exists(), f"{MO_PATH.relative_to(ROOT)} is missing: run `make translations`."
     with MO_PATH.open("rb") as f:
