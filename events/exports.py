@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from core.clock import zone
+from core import dates
 from core.errors import ValidationError
 from core.extensions import db
 from events.models import Attendee, Event, EventBackup, EventClaim
@@ -133,7 +133,7 @@ def results_xlsx(event: Event) -> bytes:
                 _safe(claim.name) if claim else None,
                 _safe(attendee.organisation) if attendee else None,
                 _safe(attendee.phone if attendee else (claim.contact if claim else None)),
-                claim.claimed_at.astimezone(zone()).strftime("%Y-%m-%d %H:%M") if claim else None,
+                dates.compact_day_time(claim.claimed_at) if claim else None,
                 _safe("; ".join(backups.get(wish.id, []))) or None,
             ]
         )

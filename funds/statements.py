@@ -13,10 +13,11 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from core import dates
+from core.clock import local_today
 from core.extensions import db
 from core.money import fen_to_yuan_str
 from funds.models import (
@@ -71,8 +72,8 @@ class Statement:
         return self.opening_fen + self.in_fen - self.out_fen - self.fee_fen
 
     def title(self) -> str:
-        start = format_date(self.since, "long") if self.since else _("the start")
-        end = format_date(self.until, "long") if self.until else _("today")
+        start = dates.day(self.since) if self.since else _("the start")
+        end = dates.day(self.until) if self.until else _("today")
         return _("%(fund)s: statement from %(start)s to %(end)s", fund=self.fund.name, start=start, end=end)
 
 
@@ -193,7 +194,7 @@ def _rows(statement: Statement, as_text: bool) -> list[list]:
         return fen_to_yuan_str(fen) if as_text else fen / 100
 
     def day(value: date):
-        return value.isoformat() if as_text else value
+        return dates.compact_day(value) if as_text else value
 
     rows: list[list] = [
         [statement.title()],
@@ -305,7 +306,7 @@ def as_pdf(statement: Statement, signed_by: str) -> bytes:
         title=statement.title(),
     )
     opening = f"{rows[1][0]}: {rows[1][7]}"
-    signed = _("Prepared and checked by %(name)s on %(date)s", name=signed_by, date=format_date(date.today(), "long"))
+    signed = _("Prepared and checked by %(name)s on %(date)s", name=signed_by, date=dates.day(local_today()))
     document.build(
         [
             Paragraph(statement.title(), title_style),
