@@ -190,7 +190,9 @@ def import_projects(actor: User, rows: list[dict]) -> list[Project]:
             fields["goal_yuan"] = fields.pop("goal_fen")
         taken.add(clean["slug"])
         if fields:
-            errors[f"row {number}"] = "; ".join(f"{name}: {message}" for name, message in fields.items())
+            errors[_("row %(n)d", n=number)] = _("; ").join(
+                _("%(label)s: %(text)s", label=name, text=message) for name, message in fields.items()
+            )
         cleaned.append(clean)
     if errors:
         raise ValidationError(_("Nothing was imported: correct these rows and upload the sheet again."), fields=errors)

@@ -92,7 +92,7 @@ def _asset_total(fund: Fund, before: date | None) -> int:
 
 def _what(codes: dict[str, int], donation: Donation | None, disbursement: Disbursement | None) -> str:
     if disbursement is not None:
-        return f"{DISBURSEMENT_KIND_LABELS[disbursement.kind]}: {disbursement.payee}"
+        return _("%(label)s: %(text)s", label=DISBURSEMENT_KIND_LABELS[disbursement.kind], text=disbursement.payee)
     channel = str(CHANNEL_LABELS.get(donation.channel, "")) if donation is not None else ""
     if codes.get("expense:fees") and len([c for c in codes if not c.startswith("asset:")]) == 1:
         return _("Processor fee")
@@ -305,7 +305,7 @@ def as_pdf(statement: Statement, signed_by: str) -> bytes:
         bottomMargin=12 * mm,
         title=statement.title(),
     )
-    opening = f"{rows[1][0]}: {rows[1][7]}"
+    opening = _("%(label)s: %(text)s", label=rows[1][0], text=rows[1][7])
     signed = _("Prepared and checked by %(name)s on %(date)s", name=signed_by, date=dates.day(local_today()))
     document.build(
         [

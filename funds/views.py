@@ -327,7 +327,8 @@ def admin_new_campaign():
     form = CampaignForm()
     _fund_choices(form.fund)
     form.project.choices = [SelectChoice("", _("None"))] + [
-        SelectChoice(p.slug, f"{p.title} ({p.fund.name})") for p in queries.projects(open_only=True)
+        SelectChoice(p.slug, _("%(name)s (%(detail)s)", name=p.title, detail=p.fund.name))
+        for p in queries.projects(open_only=True)
     ]
     if form.validate_on_submit():
         data = services.CampaignInput(

@@ -164,7 +164,7 @@ def test_the_service_refuses_everything_when_a_row_is_bad(staff, db):
     rows[2]["goal_yuan"] = "-1"
     with pytest.raises(ValidationError) as refused:
         services.import_projects(admin, rows)
-    assert list(refused.value.fields) == ["row 4"]
+    assert list(refused.value.fields) == ["第 4 行"]
     db.session.rollback()
     assert _count(db) == 0
 
