@@ -10,6 +10,7 @@ Exported as CSV or XLSX; a cell a spreadsheet would run as a formula is written 
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -248,7 +249,8 @@ def as_xlsx(statement: Statement) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = statement.fund.slug[:31]
+    # The fund as people name it: a sheet name holds at most 31 characters and none of [ ] : * ? / \
+    sheet.title = re.sub(r"[\[\]:*?/\\]", " ", statement.fund.name)[:31].strip() or "1"
     for row in _rows(statement, as_text=False):
         sheet.append(row)
     sheet["A1"].font = Font(bold=True, size=13)

@@ -303,7 +303,9 @@ def admin_import_projects():
             flash(_("%(n)d projects were imported.", n=len(created)), "success")
             return redirect(url_for("funds.admin_projects"))
     status = 422 if (form.errors or form.form_errors or row_errors) else 200
-    return render_template("funds/admin_import.html", form=form, row_errors=row_errors, columns=imports.COLUMNS), status
+    return render_template(
+        "funds/admin_import.html", form=form, row_errors=row_errors, columns=imports.column_names()
+    ), status
 
 
 @bp.get(f"{STAFF}/projects/import/template.csv")
