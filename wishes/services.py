@@ -137,10 +137,9 @@ def _check_public_fields(fields: dict, clean: dict) -> None:
     for name in PUBLIC_CHILD_FIELDS:
         if name in fields or not clean.get(name):
             continue
-        found = pii.public_field_warnings(clean[name], clean)
-        if found:
-            labels = "、".join(dict.fromkeys(w.label for w in found))
-            fields[name] = _("This is shown to the public and looks like personal data (%(kinds)s).", kinds=labels)
+        refusal = pii.public_field_refusal(clean[name], clean)
+        if refusal:
+            fields[name] = refusal
 
 
 def register_child(actor: User, data: dict) -> Child:
