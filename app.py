@@ -45,8 +45,8 @@ def create_app(config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from pathlib import Path
 
-    from core import i18n, sessions
-    from core.auth import keep_out_of_caches
+    from core import fragments, i18n, sessions
+    from core.auth import current_user_in_templates, keep_out_of_caches
     from core.database import declare_write_intent, tune_engine
     from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -60,6 +60,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "core.login"
     login_manager.login_message = i18n.LOGIN_MESSAGE
     login_manager.login_message_category = "info"
+    current_user_in_templates(app)
     sessions.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale, timezone_selector=lambda: app.config["TIMEZONE"])
@@ -86,6 +87,7 @@ def _init_extensions(app: Flask) -> None:
     app.after_request(_security_headers)
     app.after_request(keep_out_of_caches)
     i18n.register_template_helpers(app)
+    fragments.init_app(app)
 
 
 #: The bodies Werkzeug parses into `request.form`; JSON bodies are checked by their schemas.
@@ -99,8 +101,12 @@ def _has_nul(values) -> bool:
 def _security_headers(response):
     from core.logging import SECURITY_HEADERS
 
+    # One pass over the headers rather than a search for each: every answer pays for this.
+    headers = response.headers
+    present = {name.lower() for name, _value in headers}
     for name, value in SECURITY_HEADERS:
-        response.headers.setdefault(name, value)
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
 
 

@@ -85,6 +85,23 @@ def remember_cookie_name() -> str:
     return current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
 
 
+def current_user_in_templates(app) -> None:
+    """Templates read `current_user` as a global proxy that loads the user only when a template
+    asks, instead of Flask-Login's context processor, which loads it for every render."""
+    from flask_login import utils
+
+    processors = app.template_context_processors[None]
+    if utils._user_context_processor in processors:
+        processors.remove(utils._user_context_processor)
+    app.jinja_env.globals["current_user"] = current_user
+
+
+def may_be_signed_in() -> bool:
+    """Flask-Login's own evidence of a signed-in visitor, read without loading anyone: a user
+    id in the session or a remember-me cookie. False means the visitor is anonymous."""
+    return "_user_id" in session or remember_cookie_name() in request.cookies
+
+
 def signed_in_account_key() -> str:
     """The rate-limit key of the signed-in account: the same bucket as sign-ins naming its e-mail."""
     email = current_user.email if current_user.is_authenticated else ""

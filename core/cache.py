@@ -35,6 +35,7 @@ from flask_babel import get_babel
 from sqlalchemy import BigInteger, Column, Integer, Table, create_engine, event, text
 from sqlalchemy.orm import Session
 
+from core.auth import may_be_signed_in
 from core.clock import local_today
 from core.extensions import db
 
@@ -279,15 +280,12 @@ store = _Store()
 
 
 def _cacheable() -> bool:
-    # Flask-Login's own evidence of a signed-in visitor, read without loading anyone:
-    # a user id in the session or a remember-me cookie.
     return (
         current_app.config["RESPONSE_CACHE"]
         and request.method in ("GET", "HEAD")
         and "lang" not in request.args
-        and "_user_id" not in session
         and "_flashes" not in session
-        and current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies
+        and not may_be_signed_in()
     )
 
 

@@ -3,7 +3,7 @@
 from functools import lru_cache
 
 from babel import Locale
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, g, has_request_context, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -36,6 +36,16 @@ def select_locale() -> Locale:
     if choice not in languages:
         choice = request.accept_languages.best_match(languages, default=default)
     return _parsed(choice)
+
+
+def current_locale() -> str:
+    """The language by its configured name (Babel reads zh_CN as zh_Hans_CN).
+
+    Asked a dozen times by every page: the locale Flask-Babel keeps for the request (or that
+    `force_locale` set) is read straight from where it keeps it, and asked for once."""
+    kept = g.get("_flask_babel")
+    locale = getattr(kept, "babel_locale", None) or get_locale()
+    return "zh_CN" if locale.language == "zh" else "en"
 
 
 def persist_locale_choice(response):
@@ -82,8 +92,7 @@ def register_template_helpers(app) -> None:
         public_url=public_url,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
         utcnow=utcnow,
-        # Babel reads zh_CN as zh_Hans_CN; templates compare against the configured names.
-        current_locale=lambda: "zh_CN" if get_locale().language == "zh" else "en",
+        current_locale=current_locale,
     )
     app.jinja_env.filters.update(
         contact_link=contact_link,

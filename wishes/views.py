@@ -103,8 +103,8 @@ def _categories() -> list[tuple[str, str]]:
     return [(category.value, _formatted(locale, "category", category.value)) for category in WishCategory]
 
 
-def _cards(rows) -> list[Markup]:
-    """The cards of the list page as HTML, each rendered once per content, locale and date.
+def _cards(rows) -> Markup:
+    """The cards of the list page as one piece of HTML, each rendered once per content, locale and date.
 
     A card shows nothing but its row (the wish and its child, as read for this very request),
     the locale's labels and formats, and the child's age on the local date; those are the
@@ -115,7 +115,7 @@ def _cards(rows) -> list[Markup]:
     today = local_today()
     # Every card links to the same route; build its URL once rather than once a card.
     detail = url_for("wishes.detail", public_id="-")[:-1]
-    return [_card_html(locale, today, detail, row) for row in rows]
+    return Markup("\n  ").join([_card_html(locale, today, detail, row) for row in rows])
 
 
 @lru_cache(maxsize=4096)
@@ -137,13 +137,17 @@ def _card_html(locale: str, today, detail: str, row) -> Markup:
 
 
 def _catalogue_gettext() -> dict:
-    """The page's gettext and ngettext, bound to the request's catalogue once.
+    """The page's gettext and ngettext, bound to the request's catalogue.
 
     Flask-Babel's template callables look the catalogue up again for every string (some
     thirty on the list page). These behave as Jinja's newstyle ones do: the translation is
     marked safe, then %-formatted with the escaped variables."""
-    translations = get_translations()
+    return _bound_gettext(get_translations())
 
+
+@lru_cache(maxsize=8)
+def _bound_gettext(translations) -> dict:
+    # One catalogue per locale, loaded once per process: the callables are made once for each.
     @pass_context
     def gettext(context, string, **variables):
         text = translations.ugettext(string)
