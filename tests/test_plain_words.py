@@ -22,13 +22,21 @@ from core.extensions import db as _db
 from core.models import Role, User
 from core.outbox import NotificationStatus
 from demo.data import DEMO_PASSWORD, seed_demo
+from donors.models import DonorKind
 from events.models import EventStatus
-from funds.models import Channel, DisbursementStatus, DonationStatus, ProjectStatus
+from funds.models import (
+    CampaignKind,
+    Channel,
+    DisbursementKind,
+    DisbursementStatus,
+    DonationStatus,
+    ProjectStatus,
+)
 from payments.models import Outcome
 from reconcile.models import ItemStatus, RunStatus
 from reminders import jobs
 from reminders.models import JobResult, ProposalStatus
-from wishes.models import ClaimSource, ClaimStatus, FulfilmentMode, WishStatus
+from wishes.models import ChildCategory, ClaimSource, ClaimStatus, FulfilmentMode, Gender, WishCategory, WishStatus
 
 STATUS_ENUMS = [
     WishStatus,
@@ -46,6 +54,13 @@ STATUS_ENUMS = [
     Outcome,
     RunStatus,
     ItemStatus,
+    # The kinds and categories stored beside them, shown through their labels as well.
+    DonorKind,
+    CampaignKind,
+    DisbursementKind,
+    ChildCategory,
+    Gender,
+    WishCategory,
 ]
 ENUM_WORDS = sorted({str(member) for enum in STATUS_ENUMS for member in enum}, key=len, reverse=True)
 
