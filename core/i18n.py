@@ -4,10 +4,11 @@ from functools import lru_cache
 
 from babel import Locale
 from flask import current_app, g, has_request_context, request, url_for
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from core import dates
 from core.clock import utcnow
 from core.money import format_money
 from core.urls import public_url
@@ -96,6 +97,5 @@ def register_template_helpers(app) -> None:
     app.jinja_env.filters.update(
         contact_link=contact_link,
         money=lambda fen, currency="CNY": format_money(fen, currency),
-        date=lambda d, fmt="medium": format_date(d, fmt) if d else "",
-        datetime=lambda d, fmt="medium": format_datetime(d, fmt) if d else "",
+        **dates.FILTERS,
     )

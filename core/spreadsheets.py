@@ -50,7 +50,8 @@ def as_xlsx(rows: Iterable[Sequence], layout: Layout) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = layout.sheet[:31]
+    # A sheet's name holds at most 31 characters and none of [ ] : * ? / \
+    sheet.title = re.sub(r"[\[\]:*?/\\]", " ", layout.sheet)[:31].strip() or "1"
     for row in rows:
         sheet.append([guard(cell) for cell in row])
     if layout.title:

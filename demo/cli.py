@@ -18,9 +18,9 @@ def register(app) -> None:
             click.echo("the database already has data; nothing seeded (use --force to add demo data anyway)")
             return
         click.echo(
-            f"demo data: {created['wishes']} wishes, {created['children']} children, {created['funds']} funds, "
-            f"{created['projects']} projects, {created['campaigns']} campaigns, {created['donations']} donations, "
-            f"{created['activities']} service activities"
+            f"demo data: {created['wishes']} wishes ({created['fulfilled']} fulfilled), {created['children']} children, "
+            f"{created['funds']} funds, {created['projects']} projects, {created['campaigns']} campaigns, "
+            f"{created['donations']} donations over the past year, {created['activities']} service activities"
         )
         click.echo(f"demo accounts (password {DEMO_PASSWORD}):")
         for email, roles in created["users"]:

@@ -18,17 +18,41 @@ SLUG = "liuyi-wanggezhuang"
 TITLE = "六一儿童节微心愿认领活动"
 VENUE = "崂山区王哥庄街道办事处多功能厅"
 
-#: (alias, age, community)
-CHILDREN = [
-    ("小海", 8, "港东社区"),
-    ("小贝", 10, "港西社区"),
-    ("小帆", 7, "晓望社区"),
-    ("小鸥", 12, "港东社区"),
-    ("小岚", 9, "峰山西社区"),
-    ("小石", 11, "港西社区"),
-    ("小禾", 6, "晓望社区"),
-    ("小珊", 13, "峰山西社区"),
+_ALIASES = [
+    "小海",
+    "小贝",
+    "小帆",
+    "小鸥",
+    "小岚",
+    "小石",
+    "小珊",
+    "小渔",
+    "小浪",
+    "小礁",
+    "小港",
+    "小峰",
+    "小沙",
+    "小蓝",
+    "小岛",
+    "小湾",
+    "小潮",
+    "小澜",
+    "小鲸",
+    "小鹭",
+    "小枫",
+    "小杉",
+    "小溪",
+    "小桥",
+    "小菁",
+    "小芸",
+    "小柯",
+    "小航",
+    "小礼",
+    "小朗",
 ]
+_COMMUNITIES = ("港东社区", "港西社区", "晓望社区", "峰山西社区")
+#: (alias, age, community): the thirty children of the street's list, one wish each.
+CHILDREN = [(alias, 6 + index * 5 % 8, _COMMUNITIES[index % 4]) for index, alias in enumerate(_ALIASES)]
 
 #: (title, category, yuan)
 WISHES = [
@@ -97,7 +121,7 @@ def seed_event(caseworker: User, supervisor: User, host: User, fund_slug: str | 
             caseworker,
             {
                 "case_no": f"DEMO-LS-{index + 1:03d}",
-                "legal_name": f"示例{'甲乙丙丁戊己庚辛'[index]}{alias[-1]}童",
+                "legal_name": f"示例{'甲乙丙丁戊己庚辛壬癸'[index % 10]}{alias[-1]}童",
                 "birth_date": _birth(age, index),
                 "gender": ["female", "male"][index % 2],
                 "guardian_name": f"示例监护人L{index + 1}",
@@ -116,13 +140,14 @@ def seed_event(caseworker: User, supervisor: User, host: User, fund_slug: str | 
     ]
     needed_by = local_today() + timedelta(days=45)
     wishes = []
-    for index, (title, category, yuan) in enumerate(WISHES):
+    # One wish per child: a child never has two open wishes at once.
+    for child, (title, category, yuan) in zip(children, WISHES, strict=False):
         wish = wish_services.draft_wish(
             caseworker,
-            children[index % len(children)],
+            child,
             {
                 "title": title,
-                "story": f"{title}是孩子在六一前写下的心愿，希望在儿童节前后实现。",
+                "story": f"{title}是孩子写给这次认领活动的心愿，社工入户时帮忙记了下来。",
                 "category": category,
                 "amount_fen": yuan * 100,
                 "needed_by": needed_by,
@@ -151,4 +176,4 @@ def seed_event(caseworker: User, supervisor: User, host: User, fund_slug: str | 
         paddles = [str(index + 1)] + ([str((index + 5) % 12 + 1)] if index in (2, 7) else [])
         event_services.claim_for_paddle(host, event, wish.public_id, paddles)
     event_services.record_pledge(host, event, 200_000, "5")
-    return {"event": event.slug, "featured": len(wishes), "open": len(wishes) - 12}
+    return {"event": event.slug, "featured": len(wishes), "open": len(wishes) - 12, "children": len(children)}

@@ -7,11 +7,12 @@ from flask_babel import gettext as _
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from core.clock import zone
+from core import dates
 from core.errors import ValidationError
 from core.extensions import db
 from events.models import Attendee, Event, EventBackup, EventClaim
 from events.services import AttendeeInput, featured_wishes
+from wishes.models import WISH_STATUS_LABELS
 
 #: Column headings accepted in an attendee sheet, in either language.
 HEADINGS = {
@@ -87,7 +88,7 @@ def results_xlsx(event: Event) -> bytes:
     """Wishes, claimers (with contacts, for the host's follow-up), backups and money: never a child's private field."""
     book = Workbook()
     sheet = book.active
-    sheet.title = "wishes"
+    sheet.title = _("Wishes")
     sheet.append(
         [
             _("Wish"),
@@ -128,16 +129,16 @@ def results_xlsx(event: Event) -> bytes:
                 child["age"],
                 _safe(child["district"]),
                 wish.amount_fen / 100,
-                wish.status,
+                str(WISH_STATUS_LABELS.get(wish.status, wish.status)),
                 attendee.paddle if attendee else None,
                 _safe(claim.name) if claim else None,
                 _safe(attendee.organisation) if attendee else None,
                 _safe(attendee.phone if attendee else (claim.contact if claim else None)),
-                claim.claimed_at.astimezone(zone()).strftime("%Y-%m-%d %H:%M") if claim else None,
+                dates.compact_day_time(claim.claimed_at) if claim else None,
                 _safe("; ".join(backups.get(wish.id, []))) or None,
             ]
         )
-    people = book.create_sheet("attendees")
+    people = book.create_sheet(_("Attendees"))
     people.append([_("Paddle"), _("Name"), _("Organisation"), _("Phone")])
     for a in event.attendees:
         people.append([a.paddle, _safe(a.name), _safe(a.organisation), _safe(a.phone)])

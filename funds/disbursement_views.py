@@ -25,7 +25,8 @@ def _choices(form: DisbursementForm) -> None:
     form.fund.choices = [SelectChoice(f.slug, f.name) for f in queries.funds()]
     form.kind.choices = [SelectChoice(k.value, label) for k, label in DISBURSEMENT_KIND_LABELS.items()]
     form.project.choices = [SelectChoice("", "—")] + [
-        SelectChoice(str(p.id), f"{p.title} ({p.fund.name})") for p in queries.projects(open_only=False)
+        SelectChoice(str(p.id), _("%(name)s (%(detail)s)", name=p.title, detail=p.fund.name))
+        for p in queries.projects(open_only=False)
     ]
 
 

@@ -4,12 +4,14 @@ import csv
 import io
 import zipfile
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from core.errors import ValidationError
-from funds.services import MAX_IMPORT_ROWS
+from funds.services import IMPORT_COLUMN_LABELS, MAX_IMPORT_ROWS
 
-COLUMNS = ("slug", "title", "fund", "goal_yuan", "beneficiaries", "district", "summary")
+COLUMNS = tuple(IMPORT_COLUMN_LABELS)
 REQUIRED = ("slug", "title", "fund", "goal_yuan")
 #: A sheet of a few hundred projects is far below this.
 MAX_BYTES = 2 * 2**20
@@ -18,11 +20,25 @@ MAX_UNPACKED_BYTES = 40 * 2**20
 EXAMPLE_ROW = ("reading-corner-2026", "乡村儿童阅读角", "xixin-hutong", "20000", "300", "梁溪区", "为十个社区建阅读角")
 
 
+def column_names() -> list[str]:
+    """The columns as the reader names them."""
+    return [str(IMPORT_COLUMN_LABELS[name]) for name in COLUMNS]
+
+
+def _columns_by_heading() -> dict[str, str]:
+    # A sheet made from the Chinese template, the English one or by hand with the codes.
+    headings = {name: name for name in COLUMNS}
+    for locale in current_app.config["LANGUAGES"]:
+        with force_locale(locale):
+            headings.update({str(label).lower(): name for name, label in IMPORT_COLUMN_LABELS.items()})
+    return headings
+
+
 def template_csv() -> bytes:
     """The header and one example row, with a BOM so spreadsheet programs read the Chinese right."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    writer.writerow(column_names())
     writer.writerow(EXAMPLE_ROW)
     return out.getvalue().encode("utf-8-sig")
 
@@ -94,11 +110,12 @@ def _rows(table: list[list]) -> list[dict]:
         table.pop()
     if not table:
         raise ValidationError(fields={"sheet": _("The file is empty.")})
-    header = [_cell(v).lower() for v in table[0]]
-    missing = [name for name in REQUIRED if name not in header]
+    headings = _columns_by_heading()
+    header = [headings.get(_cell(v).lower(), "") for v in table[0]]
+    missing = [str(IMPORT_COLUMN_LABELS[name]) for name in REQUIRED if name not in header]
     if missing:
         raise ValidationError(
-            fields={"sheet": _("The first row must name the columns; missing: %(names)s.", names=", ".join(missing))}
+            fields={"sheet": _("The first row must name the columns; missing: %(names)s.", names=_(", ").join(missing))}
         )
     body = table[1:]
     if len(body) > MAX_IMPORT_ROWS:

@@ -16,8 +16,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 
+from core import dates
 from core.api import Schema, api
-from core.clock import as_utc, zone
 from core.errors import NotFound
 from core.money import is_whole
 from core.urls import public_url
@@ -181,13 +181,8 @@ def _draw(
         x += pdfmetrics.stringWidth(part, f, size)
 
 
-def _local(moment: datetime) -> datetime:
-    return as_utc(moment).astimezone(zone())
-
-
 def _dates(moment: datetime) -> tuple[str, str]:
-    day = _local(moment)
-    return f"{day.year}年{day.month}月{day.day}日", day.strftime("%d %B %Y").lstrip("0")
+    return dates.day(moment, "zh_CN"), dates.day(moment, "en")
 
 
 def _figures(fen: int, currency: str) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core import audit
@@ -24,6 +25,17 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_GOAL_FEN = 1_000_000_000
 #: A bureau publishes a few dozen at once; more than this is a wrong file.
 MAX_IMPORT_ROWS = 500
+#: The project sheet's columns by the name the import reads them into, as a reader names them:
+#: the template, the page and the row errors use these; the sheet may head a column either way.
+IMPORT_COLUMN_LABELS = {
+    "slug": _l("Short name for the address"),
+    "title": _l("Project title"),
+    "fund": _l("Fund (short name)"),
+    "goal_yuan": _l("Goal (yuan)"),
+    "beneficiaries": _l("Beneficiaries (person-times)"),
+    "district": _l("District"),
+    "summary": _l("Summary"),
+}
 
 
 def _check_slug(slug, model, fields: dict, *, taken: set | None = None) -> str:
@@ -192,7 +204,10 @@ def import_projects(actor: User, rows: list[dict]) -> list[Project]:
             fields["goal_yuan"] = fields.pop("goal_fen")
         taken.add(clean["slug"])
         if fields:
-            errors[f"row {number}"] = "; ".join(f"{name}: {message}" for name, message in fields.items())
+            errors[_("row %(n)d", n=number)] = _("; ").join(
+                _("%(label)s: %(text)s", label=IMPORT_COLUMN_LABELS.get(name, name), text=message)
+                for name, message in fields.items()
+            )
         cleaned.append(clean)
     if errors:
         raise ValidationError(_("Nothing was imported: correct these rows and upload the sheet again."), fields=errors)

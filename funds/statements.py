@@ -12,11 +12,11 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core import spreadsheets
+from core import dates, spreadsheets
+from core.clock import local_today
 from core.extensions import db
 from core.money import fen_to_yuan_str
 from funds import ledger
@@ -72,8 +72,8 @@ class Statement:
         return self.opening_fen + self.in_fen - self.out_fen - self.fee_fen
 
     def title(self) -> str:
-        start = format_date(self.since, "long") if self.since else _("the start")
-        end = format_date(self.until, "long") if self.until else _("today")
+        start = dates.day(self.since) if self.since else _("the start")
+        end = dates.day(self.until) if self.until else _("today")
         return _("%(fund)s: statement from %(start)s to %(end)s", fund=self.fund.name, start=start, end=end)
 
 
@@ -92,7 +92,7 @@ def _asset_total(fund: Fund, before: date | None) -> int:
 
 def _what(codes: dict[str, int], donation: Donation | None, disbursement: Disbursement | None) -> str:
     if disbursement is not None:
-        return f"{DISBURSEMENT_KIND_LABELS[disbursement.kind]}: {disbursement.payee}"
+        return _("%(label)s: %(text)s", label=DISBURSEMENT_KIND_LABELS[disbursement.kind], text=disbursement.payee)
     channel = str(CHANNEL_LABELS.get(donation.channel, "")) if donation is not None else ""
     if codes.get("expense:fees") and len([c for c in codes if not c.startswith("asset:")]) == 1:
         return _("Processor fee")
@@ -189,7 +189,7 @@ def _rows(statement: Statement, as_text: bool) -> list[list]:
         return fen_to_yuan_str(fen) if as_text else fen / 100
 
     def day(value: date):
-        return value.isoformat() if as_text else value
+        return dates.compact_day(value) if as_text else value
 
     rows: list[list] = [
         [statement.title()],
@@ -234,7 +234,8 @@ WIDTHS = (12, 14, 22, 26, 14, 14, 12, 14)
 
 
 def as_xlsx(statement: Statement) -> bytes:
-    layout = spreadsheets.Layout(statement.fund.slug, WIDTHS, header_row=3, money_columns=(4, 5, 6, 7))
+    # The sheet is named after the fund as people name it, not its slug.
+    layout = spreadsheets.Layout(statement.fund.name, WIDTHS, header_row=3, money_columns=(4, 5, 6, 7))
     return spreadsheets.as_xlsx(_rows(statement, as_text=False), layout)
 
 
@@ -276,8 +277,8 @@ def as_pdf(statement: Statement, signed_by: str) -> bytes:
         bottomMargin=12 * mm,
         title=statement.title(),
     )
-    opening = f"{rows[1][0]}: {rows[1][7]}"
-    signed = _("Prepared and checked by %(name)s on %(date)s", name=signed_by, date=format_date(date.today(), "long"))
+    opening = _("%(label)s: %(text)s", label=rows[1][0], text=rows[1][7])
+    signed = _("Prepared and checked by %(name)s on %(date)s", name=signed_by, date=dates.day(local_today()))
     document.build(
         [
             Paragraph(statement.title(), title_style),

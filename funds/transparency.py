@@ -18,6 +18,7 @@ from flask import Blueprint, Response, current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
+from core import dates
 from core.clock import local_today
 from core.extensions import db
 from funds import queries
@@ -141,7 +142,7 @@ def chart_svg(months: list[Month]) -> str:
         [m.out_fen / 100 for m in months],
         [m.fee_fen / 100 for m in months],
     ]
-    chart.categoryAxis.categoryNames = [f"{m.month.year % 100:02d}/{m.month.month:02d}" for m in months]
+    chart.categoryAxis.categoryNames = [dates.compact_month(m.month) for m in months]
     chart.categoryAxis.labels.fontSize = 8
     chart.valueAxis.valueMin = 0
     chart.valueAxis.labels.fontSize = 8

@@ -303,7 +303,9 @@ def admin_import_projects():
             flash(_("%(n)d projects were imported.", n=len(created)), "success")
             return redirect(url_for("funds.admin_projects"))
     status = 422 if (form.errors or form.form_errors or row_errors) else 200
-    return render_template("funds/admin_import.html", form=form, row_errors=row_errors, columns=imports.COLUMNS), status
+    return render_template(
+        "funds/admin_import.html", form=form, row_errors=row_errors, columns=imports.column_names()
+    ), status
 
 
 @bp.get(f"{STAFF}/projects/import/template.csv")
@@ -327,7 +329,8 @@ def admin_new_campaign():
     form = CampaignForm()
     _fund_choices(form.fund)
     form.project.choices = [SelectChoice("", _("None"))] + [
-        SelectChoice(p.slug, f"{p.title} ({p.fund.name})") for p in queries.projects(open_only=True)
+        SelectChoice(p.slug, _("%(name)s (%(detail)s)", name=p.title, detail=p.fund.name))
+        for p in queries.projects(open_only=True)
     ]
     if form.validate_on_submit():
         data = services.CampaignInput(

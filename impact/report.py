@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core import spreadsheets
+from core import dates, spreadsheets
 from core.clock import as_utc, local_today, zone
 from core.contacts import contact_key
 from core.errors import DomainError
@@ -76,8 +75,8 @@ class Period:
     def title(self) -> str:
         return _(
             "Impact from %(start)s to %(end)s",
-            start=format_date(self.since, "long"),
-            end=format_date(self.until, "long"),
+            start=dates.day(self.since),
+            end=dates.day(self.until),
         )
 
 

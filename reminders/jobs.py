@@ -31,6 +31,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
@@ -60,6 +61,14 @@ class Job:
         if self.seconds % 60 == 0:
             return f"every {self.seconds // 60} min"
         return f"every {self.seconds} s"
+
+    def schedule_label(self) -> str:
+        """The schedule in the reader's language (the CLI keeps the short English form)."""
+        if self.seconds % 3600 == 0:
+            return _("every %(n)d h", n=self.seconds // 3600)
+        if self.seconds % 60 == 0:
+            return _("every %(n)d min", n=self.seconds // 60)
+        return _("every %(n)d s", n=self.seconds)
 
 
 JOBS = (

@@ -24,6 +24,14 @@ class JobResult(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+JOB_RESULT_LABELS = {
+    JobResult.RUNNING: _l("Running"),
+    JobResult.OK: _l("Finished"),
+    JobResult.FAILED: _l("Failed"),
+    JobResult.SKIPPED: _l("Skipped: another process was running it"),
+}
+
+
 class JobRun(db.Model):
     """One run of a declared job, for the staff's jobs page."""
 
@@ -115,6 +123,25 @@ PROPOSAL_STATUS_LABELS = {
     ProposalStatus.ACCEPTED: _l("Buy from the fund"),
     ProposalStatus.DECLINED: _l("Not bought"),
 }
+
+
+#: What each kind of queued message is, as the notifications page names it (kinds are queued
+#: by several packages; this page, above them all, names every one).
+NOTIFICATION_KIND_LABELS = {
+    "claim.created": _l("Claim confirmation"),
+    "claim.reminder": _l("Delivery reminder"),
+    "claim.expired": _l("Claim expired"),
+    "digest.caseworker": _l("Caseworker's summary"),
+    "digest.supervisor": _l("Supervisor's summary"),
+    "digest.fund_admin": _l("Fund administrator's summary"),
+    "pairing.reminder": _l("Pairing contact reminder"),
+    "purchase.proposed": _l("Purchase proposal"),
+    "password_changed": _l("Password changed"),
+    "password_reset": _l("Password reset link"),
+    "registration_confirm": _l("Account confirmation"),
+    "registration_existing": _l("Sign-up with an existing account"),
+}
+NOTIFICATION_CHANNEL_LABELS = {"email": _l("E-mail message"), "sms": _l("Text message")}
 
 
 class PurchaseProposal(db.Model):

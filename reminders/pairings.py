@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from core import audit
+from core import audit, dates
 from core.audit import Actor
 from core.clock import local_today
 from core.contacts import PHONE_RE, normalise_contact
@@ -270,7 +270,7 @@ def export_xlsx(actor: User, month: date) -> bytes:
 
     book = Workbook()
     sheet = book.active
-    sheet.title = _("Contacts %(month)s", month=month.strftime("%Y-%m"))
+    sheet.title = _("Contacts %(month)s", month=dates.month(month))
     sheet.append(
         [
             _("Volunteer"),

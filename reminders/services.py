@@ -6,13 +6,12 @@ Services add and flush; the job, request or command that called them commits.
 from datetime import date, timedelta
 
 from flask import current_app
-from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from core import audit
+from core import audit, dates
 from core.audit import Actor
 from core.clock import end_of_local_day, local_today, utcnow, zone
 from core.database import insert_for
@@ -277,7 +276,7 @@ def _queue_claim_reminder(claim: Claim, offset: int) -> None:
     due = claim.due_at.astimezone(zone()).date()
 
     def compose() -> Message:
-        when = format_date(due, "long")
+        when = dates.day(due)
         if offset == 0:
             subject = _("Today is the day: the wish “%(title)s”", title=wish.title)
         else:

@@ -15,6 +15,7 @@ from core.errors import DomainError, ValidationError
 from core.extensions import csrf, db
 from core.forms import ActionForm
 from core.forms_util import apply_errors
+from core.i18n import label_of
 from core.models import Role
 from core.outbox import NotificationStatus
 from core.redact import mask_email, mask_text
@@ -31,7 +32,14 @@ from reminders.forms import (
     ReminderDaysForm,
 )
 from reminders.messages import address_from_link, preference, set_preferences
-from reminders.models import CONTACT_KIND_LABELS, PROPOSAL_STATUS_LABELS, JobRun
+from reminders.models import (
+    CONTACT_KIND_LABELS,
+    JOB_RESULT_LABELS,
+    NOTIFICATION_CHANNEL_LABELS,
+    NOTIFICATION_KIND_LABELS,
+    PROPOSAL_STATUS_LABELS,
+    JobRun,
+)
 
 bp = Blueprint("reminders", __name__)
 
@@ -68,7 +76,14 @@ def _job_rows() -> list[dict]:
 @roles_required(Role.ADMIN, Role.FUND_ADMIN)
 def jobs_page():
     recent = list(db.session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(30)))
-    return render_template("reminders/jobs.html", rows=_job_rows(), recent=recent, action_form=ActionForm())
+    return render_template(
+        "reminders/jobs.html",
+        rows=_job_rows(),
+        recent=recent,
+        action_form=ActionForm(),
+        result_label=label_of(JOB_RESULT_LABELS),
+        job_label=lambda name: job.description if (job := jobs.job_named(name)) else name,
+    )
 
 
 @bp.post(f"{STAFF}/jobs/<name>/run")
@@ -108,6 +123,8 @@ def notifications_page():
         statuses=list(NotificationStatus),
         action_form=ActionForm(),
         mask_recipient=lambda r: mask_email(r) if "@" in r else mask_text(r),
+        kind_label=label_of(NOTIFICATION_KIND_LABELS),
+        channel_label=label_of(NOTIFICATION_CHANNEL_LABELS),
     )
 
 

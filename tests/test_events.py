@@ -328,7 +328,7 @@ def test_results_download_lists_claims_backups_and_contacts(app):
     response = client.get(f"/events/{event.slug}/host/results.xlsx")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
-    rows = list(book["wishes"].iter_rows(values_only=True))
+    rows = list(book.worksheets[0].iter_rows(values_only=True))
     first = rows[1]
     assert first[0] == wishes[0].title and first[6] == 12 and first[9] == "13900000012"
     assert "李女士" in first[11]

@@ -82,13 +82,13 @@ def test_forty_good_rows_are_imported(staff, db, kind):
 @pytest.mark.parametrize(
     "index, bad, message",
     [
-        (16, {"goal_yuan": "0"}, "goal_yuan"),
-        (16, {"goal_yuan": "abc"}, "goal_yuan"),
-        (16, {"fund": "no-such-fund"}, "fund"),
-        (16, {"slug": "Not A Slug"}, "slug"),
+        (16, {"goal_yuan": "0"}, "Goal (yuan): "),
+        (16, {"goal_yuan": "abc"}, "Goal (yuan): "),
+        (16, {"fund": "no-such-fund"}, "Fund (short name): "),
+        (16, {"slug": "Not A Slug"}, "Short name for the address: "),
         (16, {"slug": "project-03"}, "already taken"),
-        (16, {"title": ""}, "title"),
-        (16, {"beneficiaries": "lots"}, "beneficiaries"),
+        (16, {"title": ""}, "Project title: "),
+        (16, {"beneficiaries": "lots"}, "Beneficiaries (person-times): "),
     ],
 )
 def test_one_bad_row_among_forty_writes_nothing_and_names_the_row(staff, db, kind, index, bad, message):
@@ -126,7 +126,7 @@ def test_slug_already_in_the_database_is_reported(staff, db):
         (b"PK\x03\x04garbage", "bureau.csv", ".csv or .xlsx"),
         ("slug,title\n".encode("gb18030") + "项目,标题\n".encode("gb18030"), "bureau.csv", "UTF-8"),
         (b"", "bureau.csv", "empty"),
-        (b"name,amount\nx,1\n", "bureau.csv", "missing: slug"),
+        (b"name,amount\nx,1\n", "bureau.csv", "missing: Short name for the address"),
     ],
 )
 def test_wrong_files_are_refused_with_a_clear_message(staff, data, name, message):
@@ -152,7 +152,8 @@ def test_template_download_has_the_header_and_an_example(staff):
     response = client.get("/staff/projects/import/template.csv")
     assert response.status_code == 200 and "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
-    assert rows[0] == list(imports.COLUMNS) and len(rows) == 2
+    # The columns are named in the reader's language (Chinese here), never by their codes.
+    assert rows[0][:2] == ["网址短名", "项目名称"] and not set(rows[0]) & set(imports.COLUMNS) and len(rows) == 2
     # The example row is itself importable.
     parsed = imports.read_rows("template.csv", io.BytesIO(response.get_data()))
     assert parsed[0]["slug"] == "reading-corner-2026"
@@ -164,7 +165,7 @@ def test_the_service_refuses_everything_when_a_row_is_bad(staff, db):
     rows[2]["goal_yuan"] = "-1"
     with pytest.raises(ValidationError) as refused:
         services.import_projects(admin, rows)
-    assert list(refused.value.fields) == ["row 4"]
+    assert list(refused.value.fields) == ["第 4 行"]
     db.session.rollback()
     assert _count(db) == 0
 

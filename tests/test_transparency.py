@@ -41,7 +41,7 @@ def test_the_page_shows_money_by_month_fees_and_what_was_bought_but_no_payee(cli
     assert "张小花" not in text
     # The month's row: 5,000 in, 1,200 out; the simulated 777 is not counted.
     assert "<td>¥5,000</td><td>¥1,200</td><td>¥0</td>" in text and "777" not in text
-    assert "March 9, 2026" in text
+    assert "9 Mar 2026" in text
     chart = client.get(f"/funds/{fund.slug}/transparency/chart.svg")
     assert chart.status_code == 200 and chart.mimetype == "image/svg+xml"
     assert b"<svg" in chart.data and b"<script" not in chart.data

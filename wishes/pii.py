@@ -1,5 +1,6 @@
 """Personal data in a wish's public texts and a child's public fields (core.pii does the finding)."""
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core.extensions import db
@@ -12,6 +13,7 @@ __all__ = [
     "child_values",
     "district_values",
     "kinds",
+    "public_field_refusal",
     "public_field_warnings",
     "scan_text",
     "wish_warnings",
@@ -33,6 +35,18 @@ def child_values(child) -> FileValues:
 def scan_text(text: str, child=None) -> list[Warning]:
     """Personal data in free text about a child: a title, a story, a reason."""
     return scan(text, child_values(child) if child is not None else None)
+
+
+def public_field_refusal(value: str, child=None) -> str | None:
+    """Why a public field is refused, or None: it carries personal data and no one vets it.
+
+    The child's file (a Child or a form's dict) adds its own names and numbers to look for;
+    a place on the managed list has no child, only the general patterns."""
+    found = scan(value, child_values(child) if child is not None else None, given_names=False)
+    if not found:
+        return None
+    labels = "、".join(dict.fromkeys(w.label for w in found))
+    return _("This is shown to the public and looks like personal data (%(kinds)s).", kinds=labels)
 
 
 def public_field_warnings(value: str, child) -> list[Warning]:

@@ -8,7 +8,7 @@ from core import audit
 from core.errors import Forbidden, ValidationError
 from core.extensions import db
 from core.models import Role, User
-from core.pii import scan
+from wishes import pii
 from wishes.models import Place
 
 
@@ -58,10 +58,9 @@ def add_place(actor: User, district: str, street: str, community: str = "") -> P
         elif len(value) > limit:
             fields[name] = _("At most %(n)d characters.", n=limit)
     for name, value in (("district", district), ("street", street)):
-        found = scan(value, given_names=False) if value and name not in fields else []
-        if found:
-            labels = "、".join(dict.fromkeys(w.label for w in found))
-            fields[name] = _("This is shown to the public and looks like personal data (%(kinds)s).", kinds=labels)
+        refusal = pii.public_field_refusal(value) if value and name not in fields else None
+        if refusal:
+            fields[name] = refusal
     if not fields and db.session.scalar(
         select(Place.id).where(Place.district == district, Place.street == street, Place.community == community)
     ):

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from core import audit, cache, transitions
+from core import audit, cache, dates, transitions
 from core.audit import Actor
 from core.clock import end_of_local_day, local_today, utcnow
 from core.contacts import PHONE_RE, contact_key, normalise_contact
@@ -137,10 +137,9 @@ def _check_public_fields(fields: dict, clean: dict) -> None:
     for name in PUBLIC_CHILD_FIELDS:
         if name in fields or not clean.get(name):
             continue
-        found = pii.public_field_warnings(clean[name], clean)
-        if found:
-            labels = "、".join(dict.fromkeys(w.label for w in found))
-            fields[name] = _("This is shown to the public and looks like personal data (%(kinds)s).", kinds=labels)
+        refusal = pii.public_field_refusal(clean[name], clean)
+        if refusal:
+            fields[name] = refusal
 
 
 def register_child(actor: User, data: dict) -> Child:
@@ -616,7 +615,7 @@ def _queue_claim_email(claim: Claim, token: str) -> None:
         title=wish.title,
         alias=wish.child.alias,
         district=wish.child.public_district,
-        due=claim.due_at.astimezone(_zone()).strftime("%Y-%m-%d"),
+        due=dates.day(claim.due_at),
         url=manage_url(token),
         delivery=_delivery_text(claim),
     )
@@ -627,12 +626,6 @@ def _queue_claim_email(claim: Claim, token: str) -> None:
         body=body,
         dedupe_key=f"claim:{claim.public_id}:created",
     )
-
-
-def _zone():
-    from core.clock import zone
-
-    return zone()
 
 
 def get_claim(claim_id: int) -> Claim:

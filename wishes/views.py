@@ -5,14 +5,14 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, get_locale, get_translations
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2 import pass_context
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from core import audit, cache, qr, share
+from core import audit, cache, dates, qr, share
 from core.auth import client_key, roles_required
 from core.clock import age_in_years, local_today, utcnow
 from core.errors import Conflict, DomainError, LimitReached, ValidationError
@@ -92,7 +92,7 @@ def _formatted(locale: str, kind: str, value, currency: str | None = None) -> st
     if kind == "money":
         return format_money(value, currency)
     if kind == "date":
-        return format_date(value, "medium")
+        return dates.day(value)
     if kind == "category":
         return str(WISH_CATEGORY_LABELS.get(value, value))
     return str(WISH_STATUS_LABELS.get(value, value))
