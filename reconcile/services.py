@@ -185,6 +185,7 @@ def run_stripe_report(actor: User, data: bytes) -> ReconcileRun:
     return compare_stripe(actor, rows, min(days), max(days), fetch_payouts=False)
 
 
+@bulk.collector_paused()
 def compare_stripe(
     actor: Actor, rows: list, since: date | None, until: date | None, *, fetch_payouts: bool = True
 ) -> ReconcileRun:
