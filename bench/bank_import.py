@@ -6,7 +6,8 @@
 For each size, in a fresh SQLite database with N/10 offline bank-transfer donations whose
 references half of the lines carry, a child process reads the file, keeps its lines and
 reconciles them (reconcile.bank.import_statement), then imports the same file again (which
-must add nothing). Prints both times and the child's peak resident memory.
+must add nothing). Prints both times (the first also in CPU time), the child's peak resident
+memory, and beside them the machine's baseline (bench/calibrate.py).
 """
 
 import argparse
@@ -23,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+import calibrate  # noqa: E402
 
 HEADER = "凭证号,本方账号,对方账号,交易时间,借/贷,借方发生额,贷方发生额,对方行号,摘要,用途,对方单位名称,余额"
 
@@ -50,18 +53,19 @@ def measure(db_path: str, file_path: str, out) -> None:
         admin = db.session.scalar(db.select(User))
         assert admin.has_role(Role.FUND_ADMIN)
         data = Path(file_path).read_bytes()
-        started = time.perf_counter()
+        base = calibrate.baseline()
+        started, cpu = time.perf_counter(), time.process_time()
         if os.environ.get("BENCH_PROFILE"):
             import cProfile
             import pstats
 
             profile = cProfile.Profile()
             statement_row, run = profile.runcall(bank.import_statement, admin, "bench.csv", data)
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+            pstats.Stats(profile).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(45)
         else:
             statement_row, run = bank.import_statement(admin, "bench.csv", data)
         db.session.commit()
-        first = time.perf_counter() - started
+        first, first_cpu = time.perf_counter() - started, time.process_time() - cpu
         matched, items = run.matched, len(run.items)
         started = time.perf_counter()
         again, none = bank.import_statement(admin, "bench.csv", data)
@@ -70,7 +74,9 @@ def measure(db_path: str, file_path: str, out) -> None:
         assert none is None and again.lines_new == 0
     out.put(
         {
+            "baseline_s": base,
             "import_s": round(first, 2),
+            "import_cpu_s": round(first_cpu, 2),
             "reimport_s": round(second, 2),
             "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
             "matched": matched,
@@ -138,7 +144,8 @@ def main() -> None:
     sizes = sorted(results)
     for small, large in zip(sizes, sizes[1:], strict=False):
         ratio = results[large]["import_s"] / max(results[small]["import_s"], 1e-9)
-        print(f"time {large}/{small}: x{ratio:.1f} for x{large / small:.0f} the lines")
+        cpu = results[large]["import_cpu_s"] / max(results[small]["import_cpu_s"], 1e-9)
+        print(f"time {large}/{small}: x{ratio:.1f} (CPU x{cpu:.1f}) for x{large / small:.0f} the lines")
 
 
 if __name__ == "__main__":

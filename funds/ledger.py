@@ -197,11 +197,20 @@ def post_many(journals: list[tuple[str, int, list[tuple[str, int]], str, int | N
     label = f"user:{actor.id}" if isinstance(actor, User) else actor
     today, now = local_today(), utcnow()
     for source_key, fund_id, lines, memo, donation_id in journals:
-        if len(lines) < 2 or any(not is_whole(a) or a == 0 for _c, a in lines) or sum(a for _c, a in lines) != 0:
+        # Checked line by line rather than with any() and sum(): this runs for every fee of a month.
+        total = 0
+        for _code, amount in lines:
+            if not is_whole(amount) or amount == 0:
+                raise LedgerError(f"journal {source_key} does not balance")
+            total += amount
+        if total != 0 or len(lines) < 2:
             raise LedgerError(f"journal {source_key} does not balance")
-        for code, _amount in lines:
-            if code not in accounts:
-                accounts[code] = _account_id(code)
+        entries = []
+        for code, amount in lines:
+            account_id = accounts.get(code)
+            if account_id is None:
+                account_id = accounts[code] = _account_id(code)
+            entries.append((account_id, amount))
         row = {
             "source_key": source_key,
             "fund_id": fund_id,
@@ -212,7 +221,7 @@ def post_many(journals: list[tuple[str, int, list[tuple[str, int]], str, int | N
             "posted_on": today,
             "posted_at": now,
         }
-        held.add(row, [(accounts[code], amount) for code, amount in lines])
+        held.add(row, entries)
     held.send(db.session)
 
 

@@ -25,24 +25,26 @@ def payout_key(payout_id: str, fund_id: int) -> str:
 def post_fees(fees: list[tuple[int, int, int, str]], actor: Actor) -> None:
     """Charge processor fees to the funds that received the gifts: (fund id, donation id, fee in fen,
     balance transaction id) each, once per balance transaction. A negative fee (a fee given back)
-    credits it. The journals go to the database together (ledger.post_many): a month's fees are
-    thousands of rows. The run that posts them records how many in its audit row."""
+    credits it. The journals go to the database CHUNK at a time (ledger.post_many): a month's fees
+    are thousands of rows, and a chunk's statement parameters are all held in memory at once.
+    The run that posts them records how many in its audit row."""
     for _fund_id, _donation_id, fee_fen, _txn in fees:
         if not is_whole(fee_fen) or fee_fen == 0:
             raise ValidationError(fields={"fee_fen": "a fee is a non-zero whole number of fen"})
-    ledger.post_many(
-        [
-            (
-                fee_key(txn),
-                fund_id,
-                [(ledger.FEES, fee_fen), ("asset:stripe", -fee_fen)],
-                f"processor fee {txn}",
-                donation_id,
-            )
-            for fund_id, donation_id, fee_fen, txn in fees
-        ],
-        actor,
-    )
+    for start in range(0, len(fees), CHUNK):
+        ledger.post_many(
+            [
+                (
+                    fee_key(txn),
+                    fund_id,
+                    [(ledger.FEES, fee_fen), ("asset:stripe", -fee_fen)],
+                    f"processor fee {txn}",
+                    donation_id,
+                )
+                for fund_id, donation_id, fee_fen, txn in fees[start : start + CHUNK]
+            ],
+            actor,
+        )
 
 
 def post_payout(payout_id: str, fund_id: int, amount_fen: int, actor: Actor) -> bool:

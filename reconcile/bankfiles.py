@@ -155,7 +155,8 @@ def _rows_of(data: bytes) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(text[:8192], delimiters=",\t;")
     except csv.Error:
         dialect = csv.excel
-    return [[cell.strip().strip("\t") for cell in row] for row in csv.reader(io.StringIO(text), dialect)]
+    # strip() takes tabs too: some banks pad cells with them so that spreadsheets keep them as text.
+    return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text), dialect)]
 
 
 def _xlsx_rows(data: bytes) -> list[list[str]]:
@@ -209,18 +210,35 @@ _TOTALS = ("合计", "总计", "total")
 _DATE = re.compile(r"^\s*(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?")
 
 
-def _date(text: str) -> date:
-    match = _DATE.match(text)
+def _date(text: str, match: re.Match | None = None) -> date:
+    match = match or _DATE.match(text)
     if not match:
         raise ValueError(_("the date %(value)s is not a date", value=text[:30]))
     year, month, day = (int(part) for part in match.groups())
     return date(year, month, day)
 
 
+#: An amount as banks nearly always write it: read with int(), without Decimal.
+_PLAIN_AMOUNT = re.compile(r"([-+]?)([0-9]+)(?:\.([0-9]{1,2}))?")
+
+
 def _fen(text: str, *, unsigned: bool) -> int | None:
+    if not text:
+        return None
     clean = text.replace(",", "").replace("¥", "").replace("￥", "").replace("元", "").replace(" ", "")
     if clean in ("", "-", "--"):
         return None
+    plain = _PLAIN_AMOUNT.fullmatch(clean)
+    if plain:
+        sign, whole, cents = plain.groups()
+        fen = int(whole) * 100 + (int(cents.ljust(2, "0")) if cents else 0)
+        if sign == "-":
+            fen = -fen
+        if unsigned and fen < 0:
+            raise ValueError(_("the amount %(value)s is negative", value=text[:30]))
+        if abs(fen) >= 10**12:
+            raise ValueError(_("the amount %(value)s is too large", value=text[:30]))
+        return fen
     try:
         amount = Decimal(clean)
     except InvalidOperation:
@@ -246,6 +264,8 @@ def read_lines(sheet: Sheet, mapping: dict[str, int]) -> list[Line]:
     columns = {field: mapping.get(field) for field in FIELDS}
     signed = columns["amount"] is not None
     money_columns = [columns[f] for f in ("amount", "credit", "debit") if columns[f] is not None]
+    # A statement's lines fall on a few dozen days: each day's text is read into a date once.
+    days: dict[str, date] = {}
     for offset, row in enumerate(sheet.rows):
         number = sheet.first_row + offset
         if not any(row):
@@ -253,13 +273,17 @@ def read_lines(sheet: Sheet, mapping: dict[str, int]) -> list[Line]:
         size = len(row)
         cells = {field: (row[i].strip() if i is not None and i < size else "") for field, i in columns.items()}
         first = cells["date"]
-        if not _DATE.match(first):
+        dated = _DATE.match(first)
+        if not dated:
             # Exports end with totals (合计) or notes under the lines: those are not money lines.
             has_money = any(row[i].strip() for i in money_columns if i < size)
             if not has_money or any(word in cell.lower() for cell in row for word in _TOTALS):
                 continue
         try:
-            booked_on = _date(first)
+            booked_on = days.get(dated.group()) if dated else None
+            if booked_on is None:
+                booked_on = _date(first, dated)
+                days[dated.group()] = booked_on
             if signed:
                 amount = _fen(cells["amount"], unsigned=False)
             else:

@@ -9,6 +9,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from core.clock import local_today
+from core.errors import ValidationError
 from core.extensions import db
 from core.models import AuditLog, Role
 from funds import donations
@@ -275,3 +276,32 @@ def test_a_payout_split_over_two_lines_settles_it(db):
     assert run.matched == 2 and run.items == []
     assert "bank_statement.imported" in set(db.session.scalars(select(AuditLog.action)))
     assert TODAY - timedelta(days=1) < run.since <= TODAY
+
+
+@pytest.mark.parametrize(
+    "written, fen",
+    [
+        ("1234.5", 123_450),
+        ("1,234.56", 123_456),
+        ("¥ 12", 1_200),
+        ("+7.05", 705),
+        ("-0.01", -1),
+        ("0012.30元", 1_230),
+        ("1E3", 100_000),
+        ("1.234", "not in yuan and fen"),
+        ("12345678901.00", "too large"),
+        ("1O.00", "not a number"),
+    ],
+)
+def test_a_signed_amount_is_read_to_the_fen_as_banks_write_it(app, written, fen):
+    from reconcile import bankfiles
+
+    sheet = bankfiles.Sheet(header=["交易日期", "金额", "摘要"], rows=[[DAY, written, "x"]], first_row=2)
+    with app.test_request_context("/?lang=en"):
+        if isinstance(fen, int):
+            [line] = bankfiles.read_lines(sheet, {"date": 0, "amount": 1, "reference": 2})
+            assert line.amount_fen == fen
+        else:
+            with pytest.raises(ValidationError) as refused:
+                bankfiles.read_lines(sheet, {"date": 0, "amount": 1, "reference": 2})
+            assert fen in str(refused.value.fields["file"]) and "Row 2" in str(refused.value.fields["file"])

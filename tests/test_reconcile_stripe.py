@@ -311,3 +311,30 @@ def test_the_statement_shows_fees_and_ties_to_the_ledger(app, runner, stripe_bal
         assert statement.fee_fen == 170 and statement.closing_fen == figures()[fund.id].balance_fen == 4830
         # The fee is shown against the gift's public name (the surname alone, as nobody chose one).
         assert statement.movements[1].who == "周**" and gift.name == "周先生"
+
+
+def test_a_donation_belongs_to_the_period_from_the_first_moment_of_its_first_local_day_to_before_the_next_after_its_last(
+    app, db
+):
+    from reconcile.services import ledger_donations
+
+    zone = ZoneInfo(app.config["TIMEZONE"])
+    since, until = date(2026, 5, 1), date(2026, 5, 31)
+    first = datetime.combine(since, time.min, tzinfo=zone)
+    after = datetime.combine(until + timedelta(days=1), time.min, tzinfo=zone)
+    moments = {
+        "just before": first - timedelta(seconds=1),
+        "first moment": first,
+        "last second": after - timedelta(seconds=1),
+        "next day": after,
+    }
+    fund, gifts = make_fund(), {}
+    for label, moment in moments.items():
+        gift = paid(1000, fund=fund)
+        gift.succeeded_at = moment.astimezone(UTC)
+        gifts[gift.id] = label
+    db.session.commit()
+
+    within = {gifts[d.id]: d.in_period for d in ledger_donations(since, until) if d.id in gifts}
+    assert within == {"just before": False, "first moment": True, "last second": True, "next day": False}
+    assert all(d.in_period for d in ledger_donations(None, None) if d.id in gifts)
