@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from core import audit
-from core.clock import utcnow
 from core.database import insert_for
 from core.errors import Conflict, ValidationError
 from core.extensions import db
@@ -24,6 +22,7 @@ from funds.models import CHANNEL_LABELS, ONLINE_CHANNELS, Disbursement, Donation
 from reconcile.bank import BANK_CHANNELS, check_fund_admin
 from reconcile.matching import Kind
 from reconcile.models import BankMatch, ItemLayer, ItemStatus, ReconcileItem, RunStatus
+from reconcile.services import close_item
 
 #: Items a correcting journal answers: the ledger and the outside record disagree on money.
 JOURNAL_KINDS = (Kind.MISSING_HERE, Kind.MISSING_THERE, Kind.AMOUNT_MISMATCH, Kind.NO_FUND)
@@ -51,22 +50,6 @@ def _clean_note(note: str | None) -> str:
     if not note or len(note) > 1000:
         raise ValidationError(fields={"note": _("Say why, in at most 1000 characters.")})
     return note
-
-
-def _resolve(item: ReconcileItem, actor: User, note: str, how: str, **after) -> None:
-    item.status = ItemStatus.RESOLVED
-    item.note = note
-    item.resolved_by_id = actor.id
-    item.resolved_at = utcnow()
-    db.session.flush()
-    audit.record(
-        "reconcile.item_resolved",
-        item,
-        actor,
-        before={"status": ItemStatus.OPEN},
-        after={"status": ItemStatus.RESOLVED, "how": how, **after},
-        note=note,
-    )
 
 
 # --- a correcting journal ------------------------------------------------------------------------
@@ -141,7 +124,17 @@ def post_correction(
         actor, fund, asset, counter, amount_fen, memo, f"reconcile-item:{item.id}"
     )
     item.journal_id = journal.id
-    _resolve(item, actor, note, "journal", journal=journal.id, amount_fen=amount_fen, asset=asset, counter=counter)
+    close_item(
+        item,
+        actor,
+        ItemStatus.RESOLVED,
+        note,
+        "journal",
+        journal=journal.id,
+        amount_fen=amount_fen,
+        asset=asset,
+        counter=counter,
+    )
     return item
 
 
@@ -251,7 +244,7 @@ def link_donation(item: ReconcileItem, actor: User, donation: Donation | None, n
                 }
             ],
         )
-    _resolve(item, actor, note, "linked", donation=donation.public_id)
+    close_item(item, actor, ItemStatus.RESOLVED, note, "linked", donation=donation.public_id)
     return item
 
 

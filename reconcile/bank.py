@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from core import audit, bulk
-from core.clock import utcnow, zone
+from core.clock import zone
 from core.database import insert_for
 from core.errors import Conflict, Forbidden, ValidationError
 from core.extensions import db
@@ -36,7 +36,7 @@ from reconcile.models import (
     RunSource,
     RunStatus,
 )
-from reconcile.services import corrected_items
+from reconcile.services import close_item, corrected_items
 
 CHUNK = 1000
 BANK_CHANNELS = ("bank_transfer", "cheque")
@@ -277,7 +277,7 @@ def accept_suggestion(item: ReconcileItem, actor: User, note: str | None = None)
         insert_for(db.session)(BankMatch).on_conflict_do_nothing(index_elements=["line_id", "entry_key"]),
         [{"line_id": item.bank_line_id, "entry_key": item.entry_key, "run_id": item.run_id, "matched_by_id": actor.id}],
     )
-    _close_item(item, actor, ItemStatus.RESOLVED, (note or "").strip() or _("Suggestion accepted."), "accepted")
+    close_item(item, actor, ItemStatus.RESOLVED, (note or "").strip() or _("Suggestion accepted."), "accepted")
     return item
 
 
@@ -288,7 +288,7 @@ def ignore_item(item: ReconcileItem, actor: User, reason: str) -> ReconcileItem:
     if not reason or len(reason) > 1000:
         raise ValidationError(fields={"note": _("Say why this is not ours, in at most 1000 characters.")})
     _check_open(item)
-    _close_item(item, actor, ItemStatus.IGNORED, reason, "ignored")
+    close_item(item, actor, ItemStatus.IGNORED, reason, "ignored")
     return item
 
 
@@ -297,19 +297,3 @@ def _check_open(item: ReconcileItem) -> None:
         raise Conflict(_("This reconciliation is closed."))
     if item.status != ItemStatus.OPEN:
         raise Conflict(_("This item was resolved already."))
-
-
-def _close_item(item: ReconcileItem, actor: User, status: ItemStatus, note: str, how: str) -> None:
-    item.status = status
-    item.note = note[:1000]
-    item.resolved_by_id = actor.id
-    item.resolved_at = utcnow()
-    db.session.flush()
-    audit.record(
-        "reconcile.item_resolved",
-        item,
-        actor,
-        before={"status": ItemStatus.OPEN},
-        after={"status": status, "how": how},
-        note=note,
-    )

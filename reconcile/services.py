@@ -524,20 +524,25 @@ def resolve_item(item: ReconcileItem, actor: User, note: str) -> ReconcileItem:
         raise Conflict(_("This reconciliation is closed."))
     if item.status != ItemStatus.OPEN:
         raise Conflict(_("This item was resolved already."))
-    item.status = ItemStatus.RESOLVED
-    item.note = note
+    close_item(item, actor, ItemStatus.RESOLVED, note, "note")
+    return item
+
+
+def close_item(item: ReconcileItem, actor: User, status: ItemStatus, note: str, how: str, **after) -> None:
+    """Close an open item (resolved or not ours) with the person's note and how it was answered; audited."""
+    item.status = status
+    item.note = note[:1000]
     item.resolved_by_id = actor.id
     item.resolved_at = utcnow()
+    db.session.flush()
     audit.record(
         "reconcile.item_resolved",
         item,
         actor,
         before={"status": ItemStatus.OPEN},
-        after={"status": item.status},
+        after={"status": status, "how": how, **after},
         note=note,
     )
-    db.session.flush()
-    return item
 
 
 def close_run(run: ReconcileRun, actor: User) -> ReconcileRun:
