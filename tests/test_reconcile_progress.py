@@ -77,7 +77,11 @@ def test_the_run_page_shows_progress_mid_run_then_the_results(app, client, db, s
     page = client.get(f"/staff/reconcile/{run_id}")
     db.session.rollback()
     assert 'id="run-progress"' not in page.text and page.text.count("data-item=") == 1
-    actions = list(db.session.scalars(select(AuditLog.action).where(AuditLog.object_type == "reconcile_runs")))
+    actions = list(
+        db.session.scalars(
+            select(AuditLog.action).where(AuditLog.object_type == "reconcile_runs").order_by(AuditLog.id)
+        )
+    )
     assert actions == ["reconcile.started", "reconcile.run"]
 
 
