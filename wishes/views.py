@@ -113,9 +113,18 @@ def _cards(rows) -> Markup:
     only the card that moved into it."""
     locale = str(get_locale())
     today = local_today()
-    # Every card links to the same route; build its URL once rather than once a card.
-    detail = url_for("wishes.detail", public_id="-")[:-1]
+    # Every card links to the same route; its URL is built once per mount point, not once a card.
+    detail = _route_url("wishes.detail", request.script_root)
     return Markup("\n  ").join([_card_html(locale, today, detail, row) for row in rows])
+
+
+@lru_cache(maxsize=16)
+def _route_url(endpoint: str, _script_root: str) -> str:
+    """The list's URL, or the wish page's URL without its id, for the app mounted at the script
+    root that is part of the key (the same for every request of one deployment)."""
+    if endpoint == "wishes.detail":
+        return url_for(endpoint, public_id="-")[:-1]
+    return url_for(endpoint)
 
 
 @lru_cache(maxsize=4096)
@@ -152,7 +161,9 @@ def _bound_gettext(translations) -> dict:
     def gettext(context, string, **variables):
         text = translations.ugettext(string)
         # The text is this site's own catalogue entry, as trusted as the template it stands in.
-        return (Markup(text) if context.eval_ctx.autoescape else text) % variables  # nosec B704
+        text = Markup(text) if context.eval_ctx.autoescape else text  # nosec B704
+        # Formatting with no variables changes nothing but a "%%": skip it where there is no "%".
+        return text % variables if variables or "%" in text else text
 
     @pass_context
     def ngettext(context, singular, plural, num, **variables):
@@ -184,7 +195,7 @@ def index():
     summary = catalogue.summary()
     page_number = _int_arg("page", 1, hi=100_000, args=args)
     page = queries.public_cards(f, page_number, current_app.config["PUBLIC_PAGE_SIZE"], summary)
-    list_url = url_for("wishes.index")
+    list_url = _route_url("wishes.index", request.script_root)
     filters = _filters_html(str(get_locale()), list_url, f, args.get("max_yuan", ""), summary.districts)
     return render_template(
         "wishes/index.html",
