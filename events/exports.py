@@ -10,6 +10,7 @@ from sqlalchemy import select
 from core import dates
 from core.errors import ValidationError
 from core.extensions import db
+from core.spreadsheets import guard
 from events.models import Attendee, Event, EventBackup, EventClaim
 from events.services import AttendeeInput, featured_wishes
 from wishes.models import WISH_STATUS_LABELS
@@ -77,13 +78,6 @@ def read_attendee_sheet(filename: str, data: bytes) -> list[AttendeeInput]:
     ]
 
 
-def _safe(value):
-    """A cell a spreadsheet will not run as a formula."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def results_xlsx(event: Event) -> bytes:
     """Wishes, claimers (with contacts, for the host's follow-up), backups and money: never a child's private field."""
     book = Workbook()
@@ -124,24 +118,24 @@ def results_xlsx(event: Event) -> bytes:
         child = wish.child.public_view()
         sheet.append(
             [
-                _safe(wish.title),
-                _safe(child["alias"]),
+                guard(wish.title),
+                guard(child["alias"]),
                 child["age"],
-                _safe(child["district"]),
+                guard(child["district"]),
                 wish.amount_fen / 100,
                 str(WISH_STATUS_LABELS.get(wish.status, wish.status)),
                 attendee.paddle if attendee else None,
-                _safe(claim.name) if claim else None,
-                _safe(attendee.organisation) if attendee else None,
-                _safe(attendee.phone if attendee else (claim.contact if claim else None)),
+                guard(claim.name) if claim else None,
+                guard(attendee.organisation) if attendee else None,
+                guard(attendee.phone if attendee else (claim.contact if claim else None)),
                 dates.compact_day_time(claim.claimed_at) if claim else None,
-                _safe("; ".join(backups.get(wish.id, []))) or None,
+                guard("; ".join(backups.get(wish.id, []))) or None,
             ]
         )
     people = book.create_sheet(_("Attendees"))
     people.append([_("Paddle"), _("Name"), _("Organisation"), _("Phone")])
     for a in event.attendees:
-        people.append([a.paddle, _safe(a.name), _safe(a.organisation), _safe(a.phone)])
+        people.append([a.paddle, guard(a.name), guard(a.organisation), guard(a.phone)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

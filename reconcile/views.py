@@ -1,7 +1,5 @@
 """The fund administrator's reconciliation desk: runs against Stripe, their items, resolving and closing."""
 
-import csv
-import io
 import re
 import secrets
 from pathlib import Path
@@ -13,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
+from core import spreadsheets
 from core.auth import roles_required
 from core.database import read_only
 from core.errors import DomainError, ValidationError
@@ -36,7 +35,7 @@ from reconcile.forms import (
     StripeReportForm,
     StripeRunForm,
 )
-from reconcile.models import ItemLayer, ReconcileRun, RunStatus
+from reconcile.models import ItemLayer, ItemStatus, ReconcileRun, RunStatus
 
 bp = Blueprint("reconcile", __name__, url_prefix="/staff/reconcile")
 
@@ -52,6 +51,13 @@ def kind_label(kind: str) -> str:
         "no_fund": _("Money of no fund"),
     }.get(kind, kind)
 
+
+#: An item's state in words, for the export.
+ITEM_STATUS_LABELS = {
+    ItemStatus.OPEN: _l("Open for review"),
+    ItemStatus.RESOLVED: _l("Resolved"),
+    ItemStatus.IGNORED: _l("Not ours"),
+}
 
 #: The three layers of reconciliation, in the order money moves.
 LAYER_LABELS = {
@@ -226,9 +232,7 @@ def close(run_id: int):
 @roles_required(Role.FUND_ADMIN)
 def export(run_id: int):
     found = services.get_run(run_id)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    rows = [
         [
             _("Layer"),
             _("Kind"),
@@ -241,23 +245,23 @@ def export(run_id: int):
             _("Correcting journal"),
             _("Linked donation"),
         ]
-    )
-    for item in found.items:
-        writer.writerow(
-            [
-                layer_label(item.layer),
-                kind_label(item.kind),
-                item.reference,
-                item.amount_fen,
-                item.difference_fen,
-                _receipt(item.donation),
-                item.status,
-                _safe_cell(item.note or ""),
-                item.journal_id or "",
-                _receipt(item.linked_donation),
-            ]
-        )
-    response = Response("\ufeff" + out.getvalue(), mimetype="text/csv")
+    ]
+    rows += [
+        [
+            layer_label(item.layer),
+            kind_label(item.kind),
+            item.reference,
+            item.amount_fen,
+            item.difference_fen,
+            _receipt(item.donation),
+            str(ITEM_STATUS_LABELS.get(item.status, item.status)),
+            item.note or "",
+            item.journal_id or "",
+            _receipt(item.linked_donation),
+        ]
+        for item in found.items
+    ]
+    response = Response(spreadsheets.as_csv(rows), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="reconciliation-{found.id}.csv"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
@@ -265,11 +269,6 @@ def export(run_id: int):
 
 def _receipt(donation) -> str:
     return (donation.receipt_no or donation.public_id) if donation is not None else ""
-
-
-def _safe_cell(text: str) -> str:
-    """A note typed by a person never runs as a spreadsheet formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # --- bank statements ------------------------------------------------------------------------------

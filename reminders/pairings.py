@@ -22,6 +22,7 @@ from core.contacts import PHONE_RE, normalise_contact
 from core.errors import Forbidden, NotFound, ValidationError
 from core.extensions import db
 from core.models import Role, User
+from core.spreadsheets import guard
 from core.transactions import transaction
 from core.urls import public_url
 from reminders import services
@@ -285,8 +286,8 @@ def export_xlsx(actor: User, month: date) -> bytes:
     for row in compliance(actor, month):
         sheet.append(
             [
-                _cell(row.pairing.volunteer_name),
-                _cell(row.pairing.child.alias),
+                guard(row.pairing.volunteer_name),
+                guard(row.pairing.child.alias),
                 row.pairing.start_date,
                 row.contacts_this_month,
                 row.last_contact,
@@ -300,19 +301,14 @@ def export_xlsx(actor: User, month: date) -> bytes:
         activities.append(
             [
                 contact.happened_on,
-                _cell(contact.pairing.volunteer_name),
-                _cell(contact.pairing.child.alias),
-                _cell(contact.note or ""),
+                guard(contact.pairing.volunteer_name),
+                guard(contact.pairing.child.alias),
+                guard(contact.note or ""),
             ]
         )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def _cell(value: str) -> str:
-    """Text a spreadsheet must not run as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- the monthly reminder ------------------------------------------------------------------------

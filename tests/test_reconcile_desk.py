@@ -62,6 +62,9 @@ def test_run_resolve_close_and_export(app, client, db, stripe_balance):  # noqa:
     export = client.get(f"/staff/reconcile/{run.id}/items.csv")
     assert export.status_code == 200
     assert "'=HYPERLINK" in export.text
+    # The export speaks the reader's words: each item's state, never its stored code.
+    states = [row.split(",")[6] for row in export.text.lstrip("\ufeff").splitlines()[1:]]
+    assert states == ["已处理", "已处理"]
 
 
 def test_only_fund_admins_reach_the_desk(client, db, stripe_balance):  # noqa: F811
