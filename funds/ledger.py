@@ -7,6 +7,7 @@ one fund, so for each fund the assets equal what was raised less what was spent.
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, event, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,6 +32,23 @@ ACCOUNTS = {
     "expense:disbursements": ("Disbursements", AccountKind.EXPENSE),
     "expense:fees": ("Processor fees", AccountKind.EXPENSE),
 }
+
+#: The accounts as a fund administrator reads them.
+ACCOUNT_LABELS = {
+    "asset:stripe": _l("Stripe balance"),
+    "asset:bank": _l("Bank account"),
+    "asset:cash": _l("Cash"),
+    "income:donations": _l("Donation income"),
+    "income:refunds": _l("Refunds to donors"),
+    "income:disputes": _l("Disputed payments"),
+    "expense:fees": _l("Processor fees"),
+    "expense:disbursements": _l("Disbursements"),
+}
+
+
+def account_label(code: str) -> str:
+    return str(ACCOUNT_LABELS.get(code, code))
+
 
 #: The expense account of the payment processor's fees: reported apart from what was spent.
 FEES = "expense:fees"

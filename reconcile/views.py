@@ -21,6 +21,7 @@ from core.forms_util import apply_errors
 from core.models import Role
 from core.money import fen_to_yuan_str
 from core.transactions import run_action, transaction
+from funds import ledger
 from funds import services as fund_services
 from funds.models import CHANNEL_LABELS
 from funds.queries import funds as list_funds
@@ -64,17 +65,6 @@ LAYER_LABELS = {
     ItemLayer.DONATION_CHARGE: _l("Donation ↔ charge"),
     ItemLayer.CHARGE_PAYOUT: _l("Charge ↔ payout"),
     ItemLayer.BANK: _l("Payout or offline gift ↔ bank"),
-}
-
-ACCOUNT_LABELS = {
-    "asset:stripe": _l("Stripe balance"),
-    "asset:bank": _l("Bank account"),
-    "asset:cash": _l("Cash"),
-    "income:donations": _l("Donation income"),
-    "income:refunds": _l("Refunds to donors"),
-    "income:disputes": _l("Disputed payments"),
-    "expense:fees": _l("Processor fees"),
-    "expense:disbursements": _l("Disbursements"),
 }
 
 
@@ -198,7 +188,7 @@ def run(run_id: int):
         action_form=ActionForm(),
         kind_label=kind_label,
         layer_label=layer_label,
-        account_label=lambda code: str(ACCOUNT_LABELS.get(code, code)),
+        account_label=ledger.account_label,
         can_correct=actions.can_correct,
         can_link=actions.can_link,
         fund_names={fund.id: fund.name for fund in list_funds()},
@@ -402,8 +392,10 @@ def _correction_choices(form: CorrectionForm) -> None:
     form.fund.choices = [SelectChoice(0, _("Choose a fund"))] + [
         SelectChoice(fund.id, fund.name) for fund in list_funds(active_only=True)
     ]
-    form.asset.choices = [SelectChoice(code, ACCOUNT_LABELS[code]) for code in fund_services.CORRECTABLE_ASSETS]
-    form.counter.choices = [SelectChoice(code, ACCOUNT_LABELS[code]) for code in fund_services.CORRECTION_COUNTERS]
+    form.asset.choices = [SelectChoice(code, ledger.ACCOUNT_LABELS[code]) for code in fund_services.CORRECTABLE_ASSETS]
+    form.counter.choices = [
+        SelectChoice(code, ledger.ACCOUNT_LABELS[code]) for code in fund_services.CORRECTION_COUNTERS
+    ]
 
 
 @bp.route("/items/<int:item_id>/journal", methods=["GET", "POST"])
@@ -449,7 +441,7 @@ def journal(item_id: int):
         proposed=proposed,
         kind_label=kind_label,
         layer_label=layer_label,
-        account_label=lambda code: str(ACCOUNT_LABELS.get(code, code)),
+        account_label=ledger.account_label,
     ), status
 
 

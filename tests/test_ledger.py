@@ -153,3 +153,9 @@ def test_receipt_numbers_have_no_gaps_under_concurrency(app, db):
     numbers = sorted(int(r.split("-")[1]) for (r,) in db.session.query(Donation.receipt_no))
     assert numbers == list(range(1, 25))
     assert integrity.check() == []
+
+
+def test_every_account_of_the_chart_has_a_label_a_person_reads():
+    from funds import ledger
+
+    assert set(ledger.ACCOUNT_LABELS) == set(ledger.ACCOUNTS)
