@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
-from core import dates
+from core import charts, dates
 from core.clock import local_today
 from core.extensions import db
 from funds import queries
@@ -128,37 +128,11 @@ def projects_funded(fund: Fund) -> list[FundedProject]:
 
 def chart_svg(months: list[Month]) -> str:
     """A grouped bar chart of the months, as an SVG document."""
-    from reportlab.graphics import renderSVG
-    from reportlab.graphics.charts.barcharts import VerticalBarChart
-    from reportlab.graphics.charts.legends import Legend
-    from reportlab.graphics.shapes import Drawing
-    from reportlab.lib import colors
-
-    drawing = Drawing(640, 260)
-    chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 50, 50, 570, 180
-    chart.data = [
-        [m.in_fen / 100 for m in months],
-        [m.out_fen / 100 for m in months],
-        [m.fee_fen / 100 for m in months],
-    ]
-    chart.categoryAxis.categoryNames = [dates.compact_month(m.month) for m in months]
-    chart.categoryAxis.labels.fontSize = 8
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.labels.fontSize = 8
-    palette = (colors.HexColor("#2f7d4f"), colors.HexColor("#c0562f"), colors.HexColor("#8a8a8a"))
-    for index, colour in enumerate(palette):
-        chart.bars[index].fillColor = colour
-        chart.bars[index].strokeColor = None
-    drawing.add(chart)
-    legend = Legend()
-    legend.x, legend.y = 60, 250
-    legend.fontSize = 9
-    legend.columnMaximum = 1
-    legend.alignment = "right"
-    legend.colorNamePairs = list(zip(palette, (_("Money in"), _("Money out"), _("Fees")), strict=True))
-    drawing.add(legend)
-    return renderSVG.drawToString(drawing)
+    return charts.bar_chart_svg(
+        [dates.compact_month(m.month) for m in months],
+        [[m.in_fen / 100 for m in months], [m.out_fen / 100 for m in months], [m.fee_fen / 100 for m in months]],
+        [_("Money in"), _("Money out"), _("Fees")],
+    )
 
 
 @bp.get("/funds/<slug>/transparency")

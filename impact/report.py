@@ -29,7 +29,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from core import dates, spreadsheets
+from core import charts, dates, spreadsheets
 from core.clock import as_utc, local_today, zone
 from core.contacts import contact_key
 from core.errors import DomainError
@@ -367,54 +367,7 @@ def build(period: Period) -> Report:
     return Report(period, current_app.config["CURRENCY"], total, by_district, by_fund, by_month, by_kind)
 
 
-# --- charts (ReportLab's chart library as SVG, as on a fund's transparency page) ----------------------
-
-
-def _bar_chart(categories: list[str], series: list[list[float]], names: list[str], *, horizontal: bool = False) -> str:
-    from reportlab.graphics import renderSVG
-    from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-    from reportlab.graphics.charts.legends import Legend
-    from reportlab.graphics.shapes import Drawing
-    from reportlab.lib import colors
-
-    if not categories:
-        # Nothing to draw: one empty bar keeps the axes, and the table says "nothing".
-        categories, series = [""], [[0] for _values in series]
-    height = max(160, 28 * len(categories) + 80) if horizontal else 260
-    drawing = Drawing(640, height)
-    chart = HorizontalBarChart() if horizontal else VerticalBarChart()
-    if horizontal:
-        chart.x, chart.y, chart.width, chart.height = 150, 30, 460, height - 70
-    else:
-        chart.x, chart.y, chart.width, chart.height = 50, 50, 570, 180
-    chart.data = series
-    chart.categoryAxis.categoryNames = categories
-    chart.categoryAxis.labels.fontSize = 8
-    chart.categoryAxis.labels.fontName = "Helvetica"
-    chart.valueAxis.valueMin = 0
-    if not any(value for values in series for value in values):
-        # Nothing yet: a plain 0–1 axis rather than ticks of thousandths.
-        chart.valueAxis.valueMax, chart.valueAxis.valueStep = 1, 1
-    chart.valueAxis.labels.fontSize = 8
-    if horizontal:
-        chart.categoryAxis.reverseDirection = True
-    palette = (colors.HexColor("#2f7d4f"), colors.HexColor("#c0562f"), colors.HexColor("#8a8a8a"))
-    for index in range(len(series)):
-        chart.bars[index].fillColor = palette[index % len(palette)]
-        chart.bars[index].strokeColor = None
-    drawing.add(chart)
-    legend = Legend()
-    legend.x, legend.y = 60, height - 10
-    legend.fontSize = 9
-    legend.columnMaximum = 1
-    legend.alignment = "right"
-    # ReportLab measures Chinese names with a Latin font's widths: leave each entry room of its own.
-    legend.deltax = 12 * max(len(name) for name in names) + 40
-    legend.autoXPadding = 20
-    legend.colorNamePairs = list(zip(palette, names, strict=False))
-    drawing.add(legend)
-    return renderSVG.drawToString(drawing)
-
+# --- charts (core/charts.py) -------------------------------------------------------------------------
 
 CHARTS = ("people-by-month", "raised-by-month", "people-by-district")
 
@@ -422,19 +375,19 @@ CHARTS = ("people-by-month", "raised-by-month", "people-by-district")
 def chart_svg(report: Report, name: str) -> str:
     """One of CHARTS as an SVG document; the page has the same figures in a table beside it."""
     if name == "people-by-month":
-        return _bar_chart(
+        return charts.bar_chart_svg(
             [f"{int(m.key[2:4]):02d}/{m.key[5:]}" for m in report.by_month],
             [[m.activity_people for m in report.by_month], [m.wishes_fulfilled for m in report.by_month]],
             [_("People served by activities"), _("Wishes fulfilled")],
         )
     if name == "raised-by-month":
-        return _bar_chart(
+        return charts.bar_chart_svg(
             [f"{int(m.key[2:4]):02d}/{m.key[5:]}" for m in report.by_month],
             [[m.raised_fen / 100 for m in report.by_month]],
             [_("Raised (yuan)")],
         )
     rows = report.by_district[:15]
-    return _bar_chart(
+    return charts.bar_chart_svg(
         [r.label for r in rows], [[r.people_served for r in rows]], [_("People served (人次)")], horizontal=True
     )
 
