@@ -3,9 +3,12 @@
 import csv
 import io
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+import requests
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -15,7 +18,7 @@ from funds import donations
 from funds.models import Fund
 from impact import report, services
 from impact.models import ServiceActivity
-from tests.factories import login, make_child, make_fund, make_user, make_wish
+from tests.factories import PASSWORD, login, make_child, make_fund, make_user, make_wish
 from tests.helpers import client_for, snapshot
 from tests.payment_helpers import pending_donation
 from wishes import places
@@ -296,6 +299,42 @@ def test_an_activity_is_edited_and_voided_from_its_page(app, db):
     stranger = client_for(app)
     login(stranger, other)
     assert stranger.get(f"/staff/activities/{activity.id}/edit").status_code == 403
+
+
+def test_two_supervisors_voiding_one_record_at_the_same_moment_void_it_once(live_server, db):
+    _places()
+    activity = _activity(make_user(Role.CASEWORKER))
+    supervisors = [make_user(Role.SUPERVISOR) for _ in range(2)]
+    db.session.commit()
+    activity_id = activity.id
+    url = f"{live_server.url}/staff/activities/{activity_id}/void"
+    sessions = []
+    for user in supervisors:
+        session = requests.Session()
+        answer = session.post(
+            f"{live_server.url}/login", data={"email": user.email, "password": PASSWORD}, allow_redirects=False
+        )
+        assert answer.status_code == 302
+        sessions.append(session)
+    start = threading.Event()
+
+    def void(session, reason):
+        start.wait()
+        return session.post(url, data={"reason": reason}, allow_redirects=False)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(void, s, r) for s, r in zip(sessions, ("重复录入", "日期填错"), strict=True)]
+        start.set()
+        answers = [f.result() for f in futures]
+
+    assert sorted(a.status_code for a in answers) == [302, 409]
+    loser = next(a for a in answers if a.status_code == 409)
+    assert "这条活动记录已经作废" in loser.text
+    db.session.rollback()
+    found = db.session.get(ServiceActivity, activity_id)
+    assert found.void_reason in ("重复录入", "日期填错")
+    voided = select(func.count()).select_from(AuditLog).where(AuditLog.action == "activity.voided")
+    assert db.session.scalar(voided) == 1
 
 
 # --- the public report and the API ---------------------------------------------------------------
