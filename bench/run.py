@@ -26,7 +26,10 @@ One run:
   6. sweeps `POST /api/v1/wishes/<id>/claim` open-loop at fixed arrival rates (bench/openloop.py:
      attempts leave on schedule whatever the answers, latency counts from the scheduled time),
      a few seconds a rate, and checks the database for double claims after every step; the
-     headline is the highest rate with p99 < 100 ms (target: >= 400 attempts/s on PostgreSQL);
+     headline is the highest rate with p99 < 100 ms (target: >= 400 attempts/s on PostgreSQL).
+     It runs on a server of its own, gthread with one worker a core (claim attempts wait on the
+     database and on each other's row locks, so threads help; more processes than cores only
+     take turns on them), then again under plain sync workers (`gunicorn -w 2`);
   7. prints the tables and writes every figure to bench/out/latest.json.
 
 GET figures come from interleaved rounds (bare, page, API, … in turn, five times), so that
@@ -967,6 +970,16 @@ def sync_settings(args) -> dict:
     return {"workers": args.sync_workers, "worker_class": "sync", "threads": 1}
 
 
+def claim_sweep_settings(args) -> list[tuple[str, dict]]:
+    """The claim sweep's settings: gthread with one worker a core (tuned), then `gunicorn -w 2` (plain)."""
+    tuned = {
+        "workers": args.claim_workers or os.cpu_count() or 1,
+        "worker_class": "gthread",
+        "threads": args.claim_threads,
+    }
+    return [("claims", tuned)] + ([("claims_sync", sync_settings(args))] if args.sync else [])
+
+
 def app_env(database_url: str, tmp: Path) -> dict:
     # No STRIPE_SECRET_KEY: nothing in the bench may talk to Stripe; the webhook secret is the bench's own.
     dropped = ("TEST_DATABASE_URL", "REDIS_URL", "STRIPE_SECRET_KEY", "STRIPE_API_BASE")
@@ -1164,7 +1177,15 @@ def run(args) -> dict:
                 )
 
             if args.claims:
-                results["claims"] = measure_claim_sweep(server, engine, tmp, args)
+                # Its own server: one worker a core (claim attempts wait on the database, so threads
+                # help; more processes than cores only trade places on them), then plain sync workers.
+                for key, claim_settings in claim_sweep_settings(args):
+                    label = f"{claim_settings['workers']} workers, {claim_settings['worker_class']}, {claim_settings['threads']} threads"
+                    log(f"claim sweep under gunicorn {label}")
+                    with Server("app:create_app()", env, claim_settings, tmp / f"app-{key}.log") as claim_server:
+                        claim_server.wait_ready("/healthz")
+                        results[key] = measure_claim_sweep(claim_server, engine, tmp, args)
+                    results[key]["settings"] = claim_settings
             tail = (
                 (tmp / "app.log").read_text(errors="replace").strip().splitlines()[-5:]
                 if (tmp / "app.log").exists()
@@ -1221,9 +1242,12 @@ def claim_verdict(step: dict) -> str:
 
 
 def print_claims(c: dict) -> None:
+    settings = c.get("settings", {})
     print()
     print(
-        f"claim sweep (open loop): POST /api/v1/wishes/<id>/claim at fixed rates, {c['step_s']:g} s a step, sent on "
+        f"claim sweep (open loop) under gunicorn {settings.get('workers')} workers, {settings.get('worker_class')}, "
+        f"{settings.get('threads')} threads: "
+        f"POST /api/v1/wishes/<id>/claim at fixed rates, {c['step_s']:g} s a step, sent on "
         f"schedule by {c['generator_processes']} processes whatever the answers; latency from the scheduled send time. "
         f"Every group of four attempts: {', '.join(c['pattern'])} (a fresh wish, the same wish again at once, and two "
         f"of {c['taken_pool']} wishes taken before the sweep)"
@@ -1349,8 +1373,9 @@ def print_table(r: dict) -> None:
             + (": met" if applier and applier >= APPLIER_TARGET else ": BELOW")
             + f"); {w['with_applier']['applied_per_s']} events/s while deliveries keep arriving"
         )
-    if "claims" in r:
-        print_claims(r["claims"])
+    for key in ("claims", "claims_sync"):
+        if key in r:
+            print_claims(r[key])
 
 
 def main() -> None:
@@ -1379,6 +1404,12 @@ def main() -> None:
         "--claim-stop-p99-ms", type=float, default=1000, help="stop the sweep after a step with a p99 above this"
     )
     parser.add_argument("--claim-procs", type=int, default=2, help="processes sending claim attempts (default 2)")
+    parser.add_argument(
+        "--claim-workers", type=int, default=0, help="gthread workers for the claim sweep (default: cores)"
+    )
+    parser.add_argument(
+        "--claim-threads", type=int, default=4, help="threads per worker for the claim sweep (default 4)"
+    )
     parser.add_argument(
         "--claim-connections", type=int, default=16, help="keep-alive connections opened before each step, in all"
     )

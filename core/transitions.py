@@ -1,6 +1,5 @@
 """Status moves along a table of allowed steps, decided by the database, never by a read-then-write."""
 
-from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core import audit, writebehind
@@ -36,19 +35,18 @@ def move(
     if to not in transitions[current]:
         raise refused or InvalidTransition()
     changes = {"status": to.value, **values}
-    conditions = [model.id == obj.id, model.status == current, *guard]
+    where = {"id": obj.id, "status": current.value}
     if "version" in model.__mapper__.columns:
         changes["version"] = obj.version + 1
-        conditions.append(model.version == obj.version)
-    held = not guard and writebehind.hold_update(
-        model.__table__,
-        {"id": obj.id, "status": current.value, **({"version": obj.version} if "version" in changes else {})},
-        changes,
-    )
+        where["version"] = obj.version
+    held = not guard and writebehind.hold_update(model.__table__, where, changes)
     if not held:
-        result = db.session.execute(
-            update(model).where(*conditions).values(**changes).execution_options(synchronize_session=False)
-        )
+        # Pending objects go first, as the ORM's autoflush would send them before its own UPDATE.
+        db.session.flush()
+        statement, params = writebehind.conditional_update(model.__table__, where, changes)
+        if guard:
+            statement = statement.where(*guard)
+        result = db.session.execute(statement, params)
         if result.rowcount != 1:
             db.session.expire(obj)
             raise Conflict()

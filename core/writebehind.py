@@ -21,6 +21,7 @@ Outside `collecting()` nothing changes: the services write at once, as they alwa
 
 from collections.abc import Callable
 from contextlib import contextmanager
+from functools import cache
 from typing import Protocol, TypeVar
 
 from sqlalchemy import bindparam, event, update
@@ -125,16 +126,33 @@ def _shape(item) -> tuple:
 
 def _send_run(session: Session, run: list) -> None:
     table, where, changes = run[0]
-    statement = (
+    statement = _statement(table, tuple(where), tuple(changes))
+    result = session.connection().execute(statement, [_params(w, c) for _t, w, c in run])
+    if result.rowcount != len(run):
+        # Another transaction moved one of these rows first: the batch must be applied again.
+        raise Conflict()
+
+
+def conditional_update(table, where: dict, changes: dict):
+    """The UPDATE of one row that matches every value of `where`, setting `changes`, and its parameters.
+
+    One statement per shape (table, columns compared, columns set) is built and kept: the
+    same object keeps its compiled form, so a busy path such as a claim does not build it again.
+    """
+    return _statement(table, tuple(where), tuple(changes)), _params(where, changes)
+
+
+@cache
+def _statement(table, where: tuple[str, ...], changes: tuple[str, ...]):
+    return (
         update(table)
         .where(*(table.c[name] == bindparam(f"w_{name}") for name in where))
         .values({name: bindparam(f"v_{name}") for name in changes})
     )
-    params = [{**{f"w_{k}": v for k, v in w.items()}, **{f"v_{k}": v for k, v in c.items()}} for _t, w, c in run]
-    result = session.connection().execute(statement, params)
-    if result.rowcount != len(run):
-        # Another transaction moved one of these rows first: the batch must be applied again.
-        raise Conflict()
+
+
+def _params(where: dict, changes: dict) -> dict:
+    return {**{f"w_{k}": v for k, v in where.items()}, **{f"v_{k}": v for k, v in changes.items()}}
 
 
 def hold_update(table, where: dict, changes: dict) -> bool:

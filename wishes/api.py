@@ -196,10 +196,9 @@ def get_wish(public_id: str):
 )
 def claim_wish(public_id: str, body: ClaimIn):
     # Three attempts in four on a popular wish lose: they read its status alone and answer at
-    # once, without a write lock or a transaction. A wish still open is then loaded whole and claimed.
+    # once, without a write lock or a transaction. A wish still open is claimed from that read.
     with short_read(db.engine) as connection:
-        services.check_claimable(connection, public_id)
-    wish = services.get_public_wish(public_id)
+        wish = services.open_wish(connection, public_id)
     with transaction():
         claim, token = services.claim_wish(
             wish,

@@ -15,8 +15,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
-from core import audit, cache, dates, transitions
+from core import audit, cache, dates, rows, transitions
 from core.audit import Actor
 from core.clock import end_of_local_day, local_today, utcnow
 from core.contacts import PHONE_RE, contact_key, normalise_contact
@@ -397,24 +398,27 @@ def get_public_wish(public_id: str) -> Wish:
     return wish
 
 
-#: Built once: most claim attempts end after this one read (see check_claimable).
-_PUBLIC_WISH_STATUS = select(Wish.status).where(
+#: Built once: most claim attempts end after this one read (see open_wish).
+_CLAIMABLE = select(Wish.id, Wish.status, Wish.version, Wish.needed_by, Wish.modes).where(
     Wish.public_id == bindparam("public_id"), Wish.status.in_(PUBLIC_WISH_STATUSES)
 )
 
 
-def check_claimable(connection, public_id: str) -> None:
-    """Refuse a claim attempt on a wish that is not open, reading its status alone.
+def open_wish(connection, public_id: str) -> Wish:
+    """The public wish a claim attempt names, refused at once unless it is open.
 
     Most attempts on a popular wish lose: they get their 404 or 409 from one narrow
-    SELECT, without loading the wish, its child and its fund. A wish seen open here may
-    still be taken before the attempt writes; `claim_wish` decides that race.
+    SELECT on `connection`, without loading the wish, its child and its fund. An open wish
+    joins the session with what claiming it needs (core.rows.adopt); the rest loads if
+    read. A wish seen open here may still be taken before the attempt writes;
+    `claim_wish` decides that race.
     """
-    status = connection.execute(_PUBLIC_WISH_STATUS, {"public_id": public_id}).scalar()
-    if status is None:
+    row = connection.execute(_CLAIMABLE, {"public_id": public_id}).one_or_none()
+    if row is None:
         raise NotFound(_("This wish does not exist or is no longer shown."))
-    if status != WishStatus.PUBLISHED:
+    if row.status != WishStatus.PUBLISHED:
         raise Conflict(_("Someone has already claimed this wish."))
+    return rows.adopt(Wish, {"public_id": public_id, **row._asdict()})
 
 
 def vetting_queue() -> list[Wish]:
@@ -555,11 +559,12 @@ def claim_wish(wish: Wish, data: ClaimInput, donor: User | None = None) -> tuple
         # Counted once the wish is won: a donor who lost the race hears that, not about caps.
         if clean.capped:
             check_claim_caps(key, clean.client_key, donor)
-        db.session.add(claim)
+        # One INSERT, the claim then in the session as loaded (the busiest write: core.rows).
         # A violation of the one-active-claim index fails the whole transaction; the caller rolls back.
-        db.session.flush()
+        rows.insert(claim)
     except (Conflict, IntegrityError):
         raise Conflict(_("Someone has already claimed this wish.")) from None
+    set_committed_value(claim, "wish", wish)
     audit.record(
         "claim.created",
         claim,
