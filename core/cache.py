@@ -32,11 +32,12 @@ from functools import wraps
 
 from flask import current_app, request, session
 from flask_babel import get_babel
-from sqlalchemy import BigInteger, Column, Integer, Table, create_engine, event, text
+from sqlalchemy import BigInteger, Column, Integer, Table, event, text
 from sqlalchemy.orm import Session
 
 from core.auth import may_be_signed_in
 from core.clock import local_today
+from core.database import autocommit_engine, per_process
 from core.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -113,35 +114,17 @@ def _read(engine) -> int | None:
     return row[0] if row else None
 
 
-_readers: dict[tuple, object] = {}
-_registry_lock = threading.Lock()
-
-
 def _reader():
     """The engine the version is read with.
 
     SQLite: the app's own engine, whose connections already run without driver-managed
-    transactions. PostgreSQL: a small autocommit pool of this process's own, so that a
-    read is one round trip, without the app pool's pre-ping, BEGIN and ROLLBACK.
+    transactions. PostgreSQL: the process's autocommit pool (core.database.autocommit_engine),
+    so that a read is one round trip, without BEGIN and ROLLBACK.
     """
     engine = db.engine
     if engine.dialect.name != "postgresql":
         return engine
-    return _per_process(
-        _readers, engine, lambda: create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=4)
-    )
-
-
-def _per_process(registry: dict, engine, make):
-    """One object per (process, database): gunicorn forks workers, and threads and sockets do not survive a fork."""
-    key = (os.getpid(), engine.url)
-    found = registry.get(key)
-    if found is None:
-        with _registry_lock:
-            found = registry.get(key)
-            if found is None:
-                found = registry[key] = make()
-    return found
+    return autocommit_engine(engine)
 
 
 class _Listener:
@@ -184,7 +167,7 @@ _listeners: dict[tuple, _Listener] = {}
 
 
 def _listener(engine) -> _Listener:
-    return _per_process(
+    return per_process(
         _listeners,
         engine,
         lambda: _Listener(engine.url.set(drivername="postgresql").render_as_string(hide_password=False)),

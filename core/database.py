@@ -16,11 +16,13 @@ replaces every connection of the pool.
 """
 
 import contextvars
+import os
+import threading
 import time
 from contextlib import contextmanager
 
 from flask import request
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -62,13 +64,53 @@ def short_read(engine: Engine):
 
     The request's session is left untouched, so its own transaction still begins with
     the write lock on SQLite (BEGIN IMMEDIATE) if the request goes on. The read itself
-    takes no lock: on SQLite it runs under a plain BEGIN, and on PostgreSQL in
-    autocommit, one round trip instead of three (BEGIN, the read, ROLLBACK).
+    takes no lock: on SQLite it runs under a plain BEGIN, and on PostgreSQL on a connection
+    of the autocommit pool (`autocommit_engine`), one round trip instead of three (BEGIN,
+    the read, ROLLBACK).
     """
+    if engine.dialect.name == "postgresql":
+        engine = autocommit_engine(engine)
     with read_only(), engine.connect() as connection:
-        if engine.dialect.name == "postgresql":
-            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
+
+
+_autocommit_engines: dict[tuple, Engine] = {}
+_registry_lock = threading.Lock()
+
+
+def autocommit_engine(engine: Engine) -> Engine:
+    """PostgreSQL: a small pool of this process's own whose connections stay in autocommit,
+    for reads of one statement (a claim attempt's status read, the public list's version).
+
+    Its connections never switch isolation level and have no transaction to roll back when
+    they go back to the pool, so a read costs one round trip and little else.
+    """
+    return per_process(
+        _autocommit_engines,
+        engine,
+        lambda: _tuned(
+            create_engine(
+                engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=4, **engine_options(str(engine.url))
+            )
+        ),
+    )
+
+
+def _tuned(engine: Engine) -> Engine:
+    tune_engine(engine)
+    return engine
+
+
+def per_process(registry: dict, engine: Engine, make):
+    """One object per (process, database): gunicorn forks workers, and threads and sockets do not survive a fork."""
+    key = (os.getpid(), engine.url)
+    found = registry.get(key)
+    if found is None:
+        with _registry_lock:
+            found = registry.get(key)
+            if found is None:
+                found = registry[key] = make()
+    return found
 
 
 def engine_options(uri: str) -> dict:

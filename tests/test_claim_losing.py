@@ -3,6 +3,7 @@
 import pytest
 from sqlalchemy import event, func, select
 
+from core.database import autocommit_engine
 from core.models import AuditLog
 from core.outbox import Notification
 from tests.factories import claim, make_wish
@@ -24,11 +25,15 @@ def _statements_during(db, action) -> list[str]:
     def note(_conn, _cursor, statement, *_rest):
         seen.append(" ".join(statement.split()))
 
-    event.listen(db.engine, "before_cursor_execute", note)
+    # On PostgreSQL the status read goes through the process's autocommit pool.
+    engines = [db.engine] + ([autocommit_engine(db.engine)] if db.engine.dialect.name == "postgresql" else [])
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", note)
     try:
         action()
     finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", note)
     return seen
 
 
