@@ -7,7 +7,7 @@ from core.database import autocommit_engine
 from core.models import AuditLog
 from core.outbox import Notification
 from tests.factories import claim, make_wish
-from wishes.models import Claim, Wish
+from wishes.models import Claim, Wish, WishStatus
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "SAVEPOINT")
 
@@ -78,6 +78,32 @@ def test_a_losing_attempt_reads_the_wish_once(client, db):
     selects = [s for s in statements if s.upper().startswith("SELECT")]
     assert len(selects) == 1
     assert "FROM wishes" in selects[0]
+
+
+@pytest.mark.parametrize(
+    "status, answer",
+    [
+        (WishStatus.DRAFT, 404),
+        (WishStatus.SUBMITTED, 404),
+        (WishStatus.REJECTED, 404),
+        (WishStatus.WITHDRAWN, 404),
+        (WishStatus.FULFILLED, 409),
+        (WishStatus.CLOSED, 409),
+    ],
+)
+def test_an_attempt_on_a_wish_not_open_is_refused_and_writes_nothing(client, db, status, answer):
+    # A wish the public may not see is not found, whoever knows its id; a public one no longer open is taken.
+    wish = make_wish(status)
+    wish_id, public_id, version = wish.id, wish.public_id, wish.version
+    db.session.commit()
+    before = _counts(db)
+    db.session.close()
+    response = client.post(f"/api/v1/wishes/{public_id}/claim", json={"name": "李女士", "contact": "13800002222"})
+    assert response.status_code == answer
+    assert response.get_json()["error"]["code"] == ("not_found" if answer == 404 else "conflict")
+    assert _counts(db) == before
+    stored = db.session.get(Wish, wish_id)
+    assert (stored.status, stored.version) == (status, version)
 
 
 def _begins(statements: list[str]) -> list[str]:

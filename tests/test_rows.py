@@ -2,14 +2,13 @@
 the objects and the rows stay the same as the ORM would have left them."""
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from core import audit, rows
 from core.extensions import db
 from core.models import AuditLog
 from tests.factories import make_wish
 from wishes.models import Claim, ClaimStatus, Wish, WishStatus
-from wishes.search import WishTerm
 
 
 def _count_statements():
@@ -56,9 +55,10 @@ def test_an_inserted_row_goes_with_a_rollback(db):
 
 def test_a_model_with_insert_events_is_refused(db):
     # The wish search indexes a wish's words after its INSERT: only the unit of work runs that.
+    before = db.session.scalar(select(func.count()).select_from(Wish))
     with pytest.raises(TypeError):
         rows.insert(Wish(title="书包"))
-    assert WishTerm.__tablename__ == "wish_terms"
+    assert db.session.scalar(select(func.count()).select_from(Wish)) == before
 
 
 def test_an_adopted_row_reads_the_rest_when_asked_and_is_the_same_object_as_a_load(db):
@@ -97,7 +97,6 @@ def test_audit_rows_are_seen_by_a_query_before_the_commit_and_dropped_by_a_rollb
     wish = make_wish()
     db.session.commit()
     audit.record("test.seen", wish, "system")
-    assert len(audit.history(wish)) >= 1
     assert any(row.action == "test.seen" for row in audit.history(wish))
     audit.record("test.dropped", wish, "system")
     db.session.rollback()
