@@ -81,7 +81,15 @@ def _init_extensions(app: Flask) -> None:
     @app.before_request
     def _refuse_nul_characters():
         # PostgreSQL can neither store nor compare text holding a NUL: refuse it on every database.
-        if "\x00" in request.path or _has_nul(request.args) or (request.mimetype in _FORMS and _has_nul(request.form)):
+        # The query is parsed only when its raw text can hold one (a NUL is sent as %00), the
+        # body only when it is a form.
+        environ = request.environ
+        query = environ.get("QUERY_STRING", "")
+        if (
+            "\x00" in request.path
+            or (("%00" in query or "\x00" in query) and _has_nul(request.args))
+            or ("CONTENT_TYPE" in environ and request.mimetype in _FORMS and _has_nul(request.form))
+        ):
             abort(400)
 
     app.after_request(i18n.persist_locale_choice)

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from core.auth import may_be_signed_in
 from core.clock import local_today
-from core.database import autocommit_engine, per_process
+from core.database import autocommit_engine, database_key, per_process
 from core.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -214,7 +214,7 @@ def _apply_own_change(session):
     # This process's next request must not wait for its own notification to come back.
     version = session.info.pop(_NEW_VERSION, None)
     if version is not None:
-        listener = _listeners.get((os.getpid(), session.get_bind().url))
+        listener = _listeners.get((os.getpid(), database_key(session.get_bind())))
         if listener is not None:
             listener.saw(version)
 

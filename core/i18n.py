@@ -32,7 +32,9 @@ def select_locale() -> Locale:
     if not has_request_context():
         return _parsed(default)
     # Read from the request itself: the CSRF check answers before any before_request hook.
-    choice = request.args.get("lang") or request.cookies.get(COOKIE)
+    # `in` first: werkzeug's get() answers a missing key by raising and catching an exception.
+    args, cookies = request.args, request.cookies
+    choice = (args.get("lang") if "lang" in args else None) or (cookies.get(COOKIE) if COOKIE in cookies else None)
     if choice not in languages:
         choice = request.accept_languages.best_match(languages, default=default)
     return _parsed(choice)
@@ -49,7 +51,9 @@ def current_locale() -> str:
 
 
 def persist_locale_choice(response):
-    choice = request.args.get("lang") if has_request_context() else None
+    if not has_request_context() or "lang" not in request.args:
+        return response
+    choice = request.args.get("lang")
     if choice in current_app.config["LANGUAGES"]:
         response.set_cookie(COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)
     return response

@@ -1,5 +1,7 @@
-"""PostgreSQL connections: pinged only after sitting idle, and replaced when the ping fails."""
+"""PostgreSQL connections: pinged only after sitting idle and replaced when the ping fails;
+the list's own idle connections replaced when the server dropped them."""
 
+import os
 import time
 
 import pytest
@@ -54,3 +56,54 @@ def test_a_connection_in_steady_use_is_not_pinged(engine, monkeypatch):
     pings = _count_pings(engine, monkeypatch)
     pids = {_backend_pid(engine) for _ in range(20)}
     assert len(pids) == 1 and pings == []
+
+
+@pytest.fixture
+def uncached(app):
+    # Every request reads the list, as right after a claim.
+    app.config["RESPONSE_CACHE"] = False
+    yield
+    app.config["RESPONSE_CACHE"] = True
+
+
+def _idle_list_connections(app):
+    from core import database
+    from core.extensions import db
+
+    with app.app_context():
+        reader = database.autocommit_engine(db.engine)
+        idle = database._idle_connections.get((os.getpid(), database.database_key(reader)))
+        return list(idle.idle) if idle else []
+
+
+def test_the_list_reads_on_again_after_the_server_dropped_its_idle_connections(client, db, app, uncached):
+    from tests.factories import make_wish
+
+    make_wish(title="蓝色书包")
+    assert "蓝色书包" in client.get("/").text
+    dropped = [connection.dbapi_connection.info.backend_pid for connection in _idle_list_connections(app)]
+    assert dropped, "the list's read keeps its connection for the next request"
+    # As a server restart would: every idle connection of the list is cut.
+    for pid in dropped:
+        db.session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    db.session.commit()
+    page = client.get("/")
+    assert page.status_code == 200 and "蓝色书包" in page.text
+    now = [connection.dbapi_connection.info.backend_pid for connection in _idle_list_connections(app)]
+    assert now and not set(now) & set(dropped)
+
+
+def test_the_list_keeps_at_most_a_few_connections_idle(client, db, app, uncached):
+    from core import database
+    from tests.factories import make_wish
+
+    make_wish()
+    client.get("/")
+    with app.app_context():
+        idle = database._idle_connections[(os.getpid(), database.database_key(database.autocommit_engine(db.engine)))]
+        taken = [idle.take() for _ in range(database._IdleConnections.KEEP + 3)]
+        for connection in taken:
+            idle.give_back(connection)
+        assert len(idle.idle) == database._IdleConnections.KEEP
+        closed = [connection for connection in taken if connection.dbapi_connection is None]
+        assert len(closed) == 3

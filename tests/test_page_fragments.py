@@ -5,8 +5,9 @@ import re
 
 import pytest
 from flask import render_template_string
+from markupsafe import Markup
 
-from core import cache
+from core import cache, fragments
 from core.fragments import FragmentCache
 from core.models import Role
 from tests.factories import child_data, claim, login, make_child, make_user, make_wish
@@ -118,3 +119,87 @@ def test_the_fragment_store_keeps_the_most_recent_within_its_size():
     assert store.get("a") == "1"  # now the most recent
     store.put("c", "3")
     assert store.get("b") is None and store.get("a") == "1" and store.get("c") == "3"
+
+
+# --- the list page as a frame with holes ---------------------------------------------------------
+
+
+def _full_render(client, url: str, monkeypatch) -> str:
+    """The page rendered in full, as a signed-in visitor's always is."""
+    with monkeypatch.context() as patched:
+        patched.setattr(fragments, "frameable", lambda: False)
+        return client.get(url).text
+
+
+@pytest.mark.parametrize("lang", ["zh_CN", "en"])
+def test_a_framed_list_is_the_page_rendered_in_full_byte_for_byte(client, db, app, monkeypatch, lang):
+    app.config["PUBLIC_PAGE_SIZE"] = 2
+    try:
+        wishes = [make_wish(title=f"书包{i}") for i in range(3)]
+        claim(wishes[0])
+        client.get(f"/?lang={lang}")
+        urls = ["/", "/wishes", "/?page=2", "/?page=9", "/?status=claimed", "/?status=fulfilled", "/?q=书包"]
+        urls += ["/?q=没有这个", "/?category=study&sort=cost_asc", "/?max_yuan=abc", "/?q=%3Cb%3E"]
+        for url in urls:
+            framed, again = client.get(url).text, client.get(url).text
+            assert framed == again == _full_render(client, url, monkeypatch), url
+        # One wish and two: English says "1 wish" and "2 wishes" through the same frame.
+        if lang == "en":
+            assert "2 wishes" in client.get("/").text
+            claim(wishes[1])
+            assert "1 wish<" in client.get("/").text
+    finally:
+        app.config["PUBLIC_PAGE_SIZE"] = 12
+
+
+def test_the_frame_is_kept_while_the_counts_the_total_and_the_cards_follow_every_claim(client, db, app):
+    wishes = [make_wish(title=f"心愿{i}") for i in range(3)]
+    first = client.get("/").text
+    assert _hero_counts(first) == (3, 0) and "共 3 个心愿" in first
+    frames = len(app.jinja_env.frame_cache._entries)
+    claim(wishes[0])
+    page = client.get("/").text
+    assert _hero_counts(page) == (2, 0) and "共 2 个心愿" in page
+    assert re.search(r'status=claimed" class="">\S+ <span class="count">1</span>', page)
+    assert "心愿0" not in page and "心愿1" in page and "心愿2" in page
+    assert len(app.jinja_env.frame_cache._entries) == frames
+
+
+def test_a_flash_message_and_a_signed_in_bar_are_never_framed(app, db):
+    make_wish()
+    anonymous = app.test_client()
+    framed = anonymous.get("/").text
+    donor = app.test_client()
+    login(donor, make_user(Role.DONOR))
+    mine = donor.get("/").text
+    assert 'name="csrf_token"' in mine and 'name="csrf_token"' not in framed
+    with anonymous.session_transaction() as session:
+        session["_flashes"] = [("success", "谢谢你的认领")]
+    flashed = anonymous.get("/").text
+    assert "谢谢你的认领" in flashed
+    assert "谢谢你的认领" not in anonymous.get("/").text
+
+
+def test_text_a_visitor_sends_cannot_stand_for_a_hole(client, db, request_ctx):
+    make_wish()
+    forged = "\x00" + "0" * 16 + "cards\x00"
+    # A NUL never gets past the app's door, in a query as anywhere else.
+    assert client.get("/", query_string={"q": forged}).status_code == 400
+    # And a marker without the process's seal is text like any other, left where it stands.
+    frame = fragments.frame(("test", 0), ["cards"], lambda marks: f"{forged}|{marks['cards']}")
+    assert frame.fill({"cards": "x"}) == f"{forged}|x"
+
+
+def test_a_frame_fills_its_holes_escaping_what_is_not_markup(request_ctx):
+    frame = fragments.frame(("test", 1), ["a", "b"], lambda marks: f"<p>{marks['a']}</p><i>{marks['b']}</i>")
+    assert frame.fill({"a": "<script>", "b": Markup("<b>ok</b>")}) == "<p>&lt;script&gt;</p><i><b>ok</b></i>"
+    assert fragments.frame(("test", 1), ["a", "b"], lambda marks: "other") is frame
+
+
+def test_a_rendering_with_a_stray_or_unknown_marker_is_not_kept(request_ctx):
+    unknown = fragments.hole("other")
+    assert fragments.frame(("test", 2), ["a"], lambda marks: f"{marks['a']}{unknown}") is None
+    broken = str(fragments.hole("a"))[:-1]
+    assert fragments.frame(("test", 3), ["a"], lambda marks: broken) is None
+    # Nothing was kept: the next rendering of the same keys is asked for again.
+    assert fragments.frame(("test", 2), ["a"], lambda marks: f"[{marks['a']}]").fill({"a": 1}) == "[1]"

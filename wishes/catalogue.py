@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import String, and_, bindparam, cast, false, func, null, or_, select, union_all
 
 from core import cache
+from core.database import database_key
 from core.extensions import db
 from wishes.models import PUBLIC_WISH_STATUSES, Child, Wish
 
@@ -161,7 +162,7 @@ _lock = threading.Lock()
 
 def summary() -> Summary:
     """The summary of the committed catalogue, from this process's copy while the version stands."""
-    key = db.engine.url
+    key = database_key(db.engine)
     version = cache.current_version()
     found = _latest.get(key)
     if found is not None and version is not None and found.version == version:

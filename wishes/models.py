@@ -229,7 +229,8 @@ class Wish(db.Model):
         CheckConstraint(f"status IN ({_enum_values(WishStatus)})", name="status"),
         CheckConstraint(f"category IN ({_enum_values(WishCategory)})", name="category"),
         CheckConstraint(f"modes IN ({_enum_values(FulfilmentMode)})", name="modes"),
-        Index("ix_wishes_public_list", "status", "published_at"),
+        # The newest first, ties by id: the list's default order, read straight from the index.
+        Index("ix_wishes_public_list", "status", "published_at", "id"),
         Index("ix_wishes_status_district", "status", "district"),
     )
 

@@ -6,9 +6,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, false, func, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import contains_eager, lazyload, selectinload
 
+from core.database import driver_rows
 from core.extensions import db
 from wishes import catalogue, search
 from wishes.models import PUBLIC_WISH_STATUSES, Child, Claim, ClaimStatus, Wish, WishCategory, WishStatus
@@ -207,39 +207,9 @@ def _card_query(shape: tuple, sort: str):
     )
 
 
-@lru_cache(maxsize=512)
-def _driver_sql(dialect, shape: tuple, sort: str) -> str:
-    return _card_query(shape, sort).compile(dialect=dialect).string
-
-
 def _card_rows(shape: tuple, sort: str, values: dict) -> list[CardRow]:
-    """The card rows of one page.
-
-    On PostgreSQL the query runs on a pooled connection through the driver, in autocommit (one
-    statement reads one snapshot anyway): its SQL is compiled once per shape and sort, and
-    SQLAlchemy's execution layer (cache key, execution context, result) cost this page more
-    than the query did. The columns are plain strings, integers and dates, which the driver
-    returns as SQLAlchemy would. SQLite reads in process, through the request's session."""
-    engine = db.engine
-    if engine.dialect.name != "postgresql":
-        return [CardRow._make(row) for row in db.session.connection().execute(_card_query(shape, sort), values)]
-    sql = _driver_sql(engine.dialect, shape, sort)
-    connection = engine.raw_connection()
-    try:
-        driver = connection.driver_connection
-        driver.autocommit = True
-        try:
-            rows = driver.execute(sql, values).fetchall()
-        finally:
-            driver.autocommit = False
-    except engine.dialect.loaded_dbapi.Error as error:
-        connection.invalidate()
-        raise DBAPIError.instance(
-            sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True, dialect=engine.dialect
-        ) from error
-    finally:
-        connection.close()
-    return [CardRow._make(row) for row in rows]
+    """The card rows of one page, read through the driver (core.database.driver_rows)."""
+    return [CardRow._make(row) for row in driver_rows(db.engine, db.session, _card_query(shape, sort), values)]
 
 
 def public_cards(f: WishFilter, page: int, per_page: int, summary: catalogue.Summary | None = None) -> Page:

@@ -5,14 +5,14 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale, get_translations
+from flask_babel import get_locale, get_translations, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2 import pass_context
 from markupsafe import Markup
 from wtforms.fields.choices import SelectChoice
 
-from core import audit, cache, dates, qr, share
+from core import audit, cache, dates, fragments, qr, share
 from core.auth import client_key, roles_required
 from core.clock import age_in_years, local_today, utcnow
 from core.errors import Conflict, DomainError, LimitReached, ValidationError
@@ -103,7 +103,7 @@ def _categories() -> list[tuple[str, str]]:
     return [(category.value, _formatted(locale, "category", category.value)) for category in WishCategory]
 
 
-def _cards(rows) -> Markup:
+def _cards(rows, locale: str) -> Markup:
     """The cards of the list page as one piece of HTML, each rendered once per content, locale and date.
 
     A card shows nothing but its row (the wish and its child, as read for this very request),
@@ -111,11 +111,15 @@ def _cards(rows) -> Markup:
     cache key, so a card is rendered again as soon as anything it shows has changed (a
     claim, an edit of the wish or of its child), and a page rendered after a claim renders
     only the card that moved into it."""
-    locale = str(get_locale())
-    today = local_today()
     # Every card links to the same route; its URL is built once per mount point, not once a card.
-    detail = _route_url("wishes.detail", request.script_root)
-    return Markup("\n  ").join([_card_html(locale, today, detail, row) for row in rows])
+    return _cards_html(locale, local_today(), _route_url("wishes.detail", request.script_root), tuple(rows))
+
+
+@lru_cache(maxsize=1024)
+def _cards_html(locale: str, today, detail: str, rows: tuple) -> Markup:
+    # A page's cards together, under the same key as each card: a page of cards seen before is
+    # one lookup. Each card is Markup already: joined as it is, not escaped once more.
+    return Markup("\n  ".join([_card_html(locale, today, detail, row) for row in rows]))  # nosec B704
 
 
 @lru_cache(maxsize=16)
@@ -195,20 +199,51 @@ def index():
     summary = catalogue.summary()
     page_number = _int_arg("page", 1, hi=100_000, args=args)
     page = queries.public_cards(f, page_number, current_app.config["PUBLIC_PAGE_SIZE"], summary)
+    locale = str(get_locale())
     list_url = _route_url("wishes.index", request.script_root)
-    filters = _filters_html(str(get_locale()), list_url, f, args.get("max_yuan", ""), summary.districts)
-    return render_template(
-        "wishes/index.html",
-        page=page,
-        cards=_cards(page.items),
-        filter=f,
-        filters=filters,
-        list_url=list_url,
-        counts=summary.counts,
-        districts=summary.districts,
-        search_max=search.QUERY_MAX_LENGTH,
-        **_catalogue_gettext(),
-    )
+
+    def render(holes: dict) -> str:
+        return render_template(
+            "wishes/index.html",
+            page=page,
+            filter=f,
+            filters=_filters_html(locale, list_url, f, args.get("max_yuan", ""), summary.districts),
+            list_url=list_url,
+            districts=summary.districts,
+            search_max=search.QUERY_MAX_LENGTH,
+            counts={status: holes[status] for status in _COUNTED},
+            result_count=holes["result_count"],
+            cards=holes["cards"],
+            **_catalogue_gettext(),
+        )
+
+    holes = {
+        **{status: summary.counts.get(status, 0) for status in _COUNTED},
+        "result_count": _result_count(locale, page.total, page.more_than),
+        "cards": _cards(page.items, locale),
+    }
+    if fragments.frameable():
+        # Everything but the holes follows from the URL, the locale, the district menu and the
+        # page's place among the pages: the frame's key.
+        key = ("wishes.index", locale, request.script_root, request.full_path, summary.districts)
+        key += (page.page, page.pages, bool(page.items))
+        frame = fragments.frame(key, holes, render)
+        if frame is not None:
+            return frame.fill(holes)
+    return render(holes)
+
+
+#: The statuses whose counts the list shows, in its hero and its tabs, as the template names them.
+_COUNTED = ("published", "claimed", "fulfilled")
+
+
+@lru_cache(maxsize=1024)
+def _result_count(locale: str, total: int, more_than: int | None) -> Markup:
+    # The site's own catalogue text with a number in it, as the template's gettext would print it;
+    # once per locale (the request's, part of the key) and number.
+    if more_than:
+        return Markup(_("More than %(num)d wishes", num=more_than))  # nosec B704
+    return Markup(ngettext("%(num)d wish", "%(num)d wishes", total))  # nosec B704
 
 
 @lru_cache(maxsize=1024)
