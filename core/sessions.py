@@ -2,6 +2,8 @@
 
 Flask builds a new `URLSafeTimedSerializer` for every request, session cookie or not;
 the serializer holds nothing but its keys and settings, so one per key set serves all.
+An empty session that nobody changed (most public requests) only adds `Vary: Cookie` when it
+was read, without first reading the cookie's seven settings as Flask does.
 
 Behind https (PUBLIC_BASE_URL) the session and remember-me cookies are Secure and every
 answer carries HSTS. Which sessions stay valid is decided in core.auth.load_user.
@@ -36,3 +38,14 @@ class SessionInterface(SecureCookieSessionInterface):
         if serializer is None:
             serializer = self._serializers[keys] = super().get_signing_serializer(app)
         return serializer
+
+    def save_session(self, app, session, response) -> None:
+        if not session and not session.modified:
+            if session.accessed:
+                if "Vary" in response.headers:
+                    response.vary.add("Cookie")
+                else:
+                    # What `vary.add` writes on an answer without a Vary header, without parsing one.
+                    response.headers["Vary"] = "Cookie"
+            return
+        super().save_session(app, session, response)

@@ -81,7 +81,7 @@ def test_the_list_reads_on_again_after_the_server_dropped_its_idle_connections(c
 
     make_wish(title="蓝色书包")
     assert "蓝色书包" in client.get("/").text
-    dropped = [connection.dbapi_connection.info.backend_pid for connection in _idle_list_connections(app)]
+    dropped = [reader.connection.dbapi_connection.info.backend_pid for reader in _idle_list_connections(app)]
     assert dropped, "the list's read keeps its connection for the next request"
     # As a server restart would: every idle connection of the list is cut.
     for pid in dropped:
@@ -89,7 +89,7 @@ def test_the_list_reads_on_again_after_the_server_dropped_its_idle_connections(c
     db.session.commit()
     page = client.get("/")
     assert page.status_code == 200 and "蓝色书包" in page.text
-    now = [connection.dbapi_connection.info.backend_pid for connection in _idle_list_connections(app)]
+    now = [reader.connection.dbapi_connection.info.backend_pid for reader in _idle_list_connections(app)]
     assert now and not set(now) & set(dropped)
 
 
@@ -102,8 +102,8 @@ def test_the_list_keeps_at_most_a_few_connections_idle(client, db, app, uncached
     with app.app_context():
         idle = database._idle_connections[(os.getpid(), database.database_key(database.autocommit_engine(db.engine)))]
         taken = [idle.take() for _ in range(database._IdleConnections.KEEP + 3)]
-        for connection in taken:
-            idle.give_back(connection)
+        for reader in taken:
+            idle.give_back(reader)
         assert len(idle.idle) == database._IdleConnections.KEEP
-        closed = [connection for connection in taken if connection.dbapi_connection is None]
+        closed = [reader for reader in taken if reader.connection.dbapi_connection is None]
         assert len(closed) == 3
